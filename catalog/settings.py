@@ -1,0 +1,117 @@
+"""One typed settings object, read from `CATALOG_*` environment variables (and an optional `.env`)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEVELOPMENT_JWT_SECRET = "dev-only-secret-change-me-in-production-0123456789"
+MIN_JWT_SECRET_LENGTH = 32
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+class Settings(BaseSettings):
+    """Every knob of the catalog. Ports default to the well-known ones, all on 127.0.0.1."""
+
+    model_config = SettingsConfigDict(env_prefix="CATALOG_", env_file=".env", extra="ignore")
+
+    environment: Environment = Environment.DEVELOPMENT
+
+    # HTTP API
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    api_workers: int = 1
+    max_request_body_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
+    cors_allow_origins: list[str] = Field(default_factory=list)
+    default_currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
+
+    # Dashboard
+    dashboard_port: int = 8501
+
+    # PostgreSQL
+    postgres_host: str = "127.0.0.1"
+    postgres_port: int = 5432
+    postgres_user: str = "catalog"
+    postgres_password: str = "catalog"
+    postgres_db: str = "catalog"
+    postgres_pool_size: int = 10
+
+    # Redis
+    redis_host: str = "127.0.0.1"
+    redis_port: int = 6379
+    redis_db: int = 0
+
+    # OpenSearch
+    opensearch_host: str = "127.0.0.1"
+    opensearch_port: int = 9200
+    opensearch_transport_port: int = 9300
+    opensearch_heap: str = "1g"
+    index_alias: str = Field(default="products", pattern=r"^[a-z][a-z0-9_\-]*$")
+
+    # Auth
+    jwt_secret: str = DEVELOPMENT_JWT_SECRET
+    jwt_issuer: str = "product-catalog"
+    jwt_audience: str = "product-catalog-api"
+    jwt_ttl_seconds: int = Field(default=3600, ge=60)
+
+    # Rate limits (requests per minute); 0 disables a limit.
+    rate_limit_per_minute: int = Field(default=1200, ge=0)
+    auth_rate_limit_per_minute: int = Field(default=20, ge=0)
+
+    # Native dev stack: when true, `catalog stack up` runs project-local servers under stack_dir.
+    # Set to false to point the catalog at servers you already run.
+    stack_managed: bool = True
+    stack_dir: Path = PROJECT_ROOT / ".stack"
+
+    @model_validator(mode="after")
+    def _refuse_weak_secret_outside_development(self) -> Settings:
+        if self.environment is Environment.PRODUCTION:
+            if self.jwt_secret == DEVELOPMENT_JWT_SECRET or len(self.jwt_secret) < MIN_JWT_SECRET_LENGTH:
+                raise ValueError(
+                    "CATALOG_JWT_SECRET is missing or weak: outside development set it to a random "
+                    f"string of at least {MIN_JWT_SECRET_LENGTH} characters "
+                    "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`)."
+                )
+        return self
+
+    @property
+    def database_url(self) -> str:
+        """SQLAlchemy URL (psycopg 3 driver) for the catalog database."""
+        return self.database_url_for(self.postgres_db)
+
+    def database_url_for(self, database: str) -> str:
+        return (
+            f"postgresql+psycopg://{self.postgres_user}:{self.postgres_password}"
+            f"@{self.postgres_host}:{self.postgres_port}/{database}"
+        )
+
+    @property
+    def postgres_dsn(self) -> str:
+        """libpq connection string for plain psycopg."""
+        return (
+            f"host={self.postgres_host} port={self.postgres_port} user={self.postgres_user} "
+            f"password={self.postgres_password} dbname={self.postgres_db}"
+        )
+
+    @property
+    def redis_url(self) -> str:
+        return f"redis://{self.redis_host}:{self.redis_port}/{self.redis_db}"
+
+    @property
+    def opensearch_url(self) -> str:
+        return f"http://{self.opensearch_host}:{self.opensearch_port}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

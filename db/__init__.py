@@ -1,0 +1,1 @@
+"""The only package that knows tables and sessions: SQLModel tables, engines, migrations, seed data."""

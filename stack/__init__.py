@@ -1,0 +1,1 @@
+"""Native dev stack: project-local PostgreSQL, Redis and OpenSearch under `.stack/`, no Docker needed."""

@@ -1,0 +1,109 @@
+"""`catalog stack up|down|status|logs`: bring the three services up idempotently and report on them."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from catalog.settings import PROJECT_ROOT, Settings
+from stack import opensearch_node, postgres_server, redis_server
+from stack.processes import Say, StackError, port_is_open, tail
+
+
+@dataclass(frozen=True)
+class ServiceStatus:
+    name: str
+    address: str
+    managed: bool
+    pid: int | None
+    healthy: bool
+
+
+def _opensearch_log(settings: Settings) -> Path:
+    return settings.stack_dir / "logs" / "opensearch.log"
+
+
+def opensearch_healthy(settings: Settings) -> bool:
+    return opensearch_node.is_healthy(settings.opensearch_port)
+
+
+def _start_opensearch(settings: Settings, say: Say) -> None:
+    if opensearch_node.running_pid(settings.stack_dir):
+        opensearch_node.wait_healthy(settings.opensearch_port, 180, opensearch_node.running_pid(settings.stack_dir)
+                                     or 0, _opensearch_log(settings))
+        return
+    for port in (settings.opensearch_port, settings.opensearch_transport_port):
+        if port_is_open("127.0.0.1", port):
+            raise StackError(
+                f"port {port} is already in use by another program. Stop it, or set "
+                "CATALOG_OPENSEARCH_PORT / CATALOG_OPENSEARCH_TRANSPORT_PORT to free ports "
+                "(or CATALOG_STACK_MANAGED=false to use that server)."
+            )
+    say("opensearch: assembling the node from Maven Central (cached after the first run) ...")
+    lib_dir = opensearch_node.build(PROJECT_ROOT, settings.stack_dir, progress=say)
+    say(f"opensearch: starting (heap {settings.opensearch_heap}) ...")
+    pid = opensearch_node.start(settings.stack_dir, settings.opensearch_port, settings.opensearch_transport_port,
+                                settings.opensearch_heap, lib_dir)
+    opensearch_node.wait_healthy(settings.opensearch_port, 180, pid, _opensearch_log(settings))
+
+
+def up(settings: Settings, say: Say | None = None) -> list[ServiceStatus]:
+    """Start whatever is not running yet; never a second copy. Returns the final status."""
+    say = say or Say()
+    started = time.monotonic()
+    if settings.stack_managed:
+        postgres_server.install(say)
+        redis_server.install(say)
+        say("postgres: starting ...")
+        postgres_server.start(settings, say)
+        say("redis: starting ...")
+        redis_server.start(settings, say)
+        _start_opensearch(settings, say)
+    statuses = status(settings)
+    unhealthy = [s for s in statuses if not s.healthy]
+    if unhealthy:
+        names = ", ".join(f"{s.name} ({s.address})" for s in unhealthy)
+        hint = ("check `catalog stack logs`" if settings.stack_managed
+                else "start them, or unset CATALOG_STACK_MANAGED to let `catalog stack up` run its own")
+        raise StackError(f"not healthy: {names}; {hint}.")
+    postgres_server.ensure_database(settings, settings.postgres_db)
+    say(f"stack up in {time.monotonic() - started:.1f}s")
+    return statuses
+
+
+def down(settings: Settings, say: Say | None = None) -> None:
+    say = say or Say()
+    if not settings.stack_managed:
+        say("CATALOG_STACK_MANAGED=false: the services are yours, nothing stopped.")
+        return
+    say("opensearch: " + ("stopped" if opensearch_node.stop(settings.stack_dir) else "was not running"))
+    say("redis: " + ("stopped" if redis_server.stop(settings) else "was not running"))
+    say("postgres: " + ("stopped" if postgres_server.stop(settings) else "was not running"))
+
+
+def status(settings: Settings) -> list[ServiceStatus]:
+    managed = settings.stack_managed
+    return [
+        ServiceStatus("postgres", f"{settings.postgres_host}:{settings.postgres_port}", managed,
+                      postgres_server.running_pid(settings), postgres_server.is_healthy(settings)),
+        ServiceStatus("redis", f"{settings.redis_host}:{settings.redis_port}", managed,
+                      redis_server.running_pid(settings), redis_server.is_healthy(settings)),
+        ServiceStatus("opensearch", settings.opensearch_url, managed,
+                      opensearch_node.running_pid(settings.stack_dir), opensearch_healthy(settings)),
+    ]
+
+
+def log_paths(settings: Settings) -> dict[str, Path]:
+    return {
+        "postgres": postgres_server.log_path(settings),
+        "redis": redis_server.log_path(settings),
+        "opensearch": _opensearch_log(settings),
+    }
+
+
+def logs(settings: Settings, service: str | None, lines: int) -> str:
+    chosen = {k: v for k, v in log_paths(settings).items() if service in (None, k)}
+    if not chosen:
+        raise StackError(f"unknown service {service!r}; choose one of: {', '.join(log_paths(settings))}")
+    return "\n".join(f"==> {name}: {path}\n{tail(path, lines)}" for name, path in chosen.items())

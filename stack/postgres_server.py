@@ -1,0 +1,151 @@
+"""A project-local PostgreSQL cluster from Debian's packages: initdb once, then pg_ctl start/stop."""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import psycopg
+
+from catalog.settings import Settings
+from stack.processes import Say, StackError, ensure_debian_packages, port_is_open, read_pid, tail
+
+SERVICE_USER = "postgres"
+
+
+def _bin_dir() -> Path:
+    versions = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parent.parent.name))
+    if not versions:
+        raise StackError("PostgreSQL server binaries not found; run: apt-get install -y postgresql")
+    return versions[-1].parent
+
+
+def _data_dir(settings: Settings) -> Path:
+    return settings.stack_dir / "postgres" / "data"
+
+
+def _log_path(settings: Settings) -> Path:
+    return settings.stack_dir / "logs" / "postgres.log"
+
+
+def _as_service_user(command: list[str]) -> list[str]:
+    """PostgreSQL refuses to run as root, so root runs it as the `postgres` system user."""
+    if os.geteuid() != 0:
+        return command
+    return ["runuser", "-u", SERVICE_USER, "--", *command]
+
+
+def _chown_for_service(path: Path) -> None:
+    if os.geteuid() != 0:
+        return
+    entry = pwd.getpwnam(SERVICE_USER)
+    for dirpath, _dirs, files in os.walk(path):
+        os.chown(dirpath, entry.pw_uid, entry.pw_gid)
+        for name in files:
+            os.chown(os.path.join(dirpath, name), entry.pw_uid, entry.pw_gid)
+
+
+def install(say: Say) -> None:
+    ensure_debian_packages({"initdb": "/usr/lib/postgresql"}, ["postgresql"], say)
+    _bin_dir()
+
+
+def running_pid(settings: Settings) -> int | None:
+    return read_pid(_data_dir(settings) / "postmaster.pid")
+
+
+def is_healthy(settings: Settings) -> bool:
+    try:
+        with psycopg.connect(settings.postgres_dsn.replace(f"dbname={settings.postgres_db}", "dbname=postgres"),
+                             connect_timeout=2) as conn:
+            conn.execute("SELECT 1")
+        return True
+    except psycopg.Error:
+        return False
+
+
+def _initdb(settings: Settings, say: Say) -> None:
+    data = _data_dir(settings)
+    data.mkdir(parents=True, exist_ok=True)
+    pwfile = data.parent / "pwfile"
+    pwfile.write_text(settings.postgres_password + "\n")
+    _chown_for_service(data.parent)
+    say(f"postgres: initdb {data}")
+    result = subprocess.run(
+        _as_service_user([str(_bin_dir() / "initdb"), "-D", str(data), "-U", settings.postgres_user,
+                          f"--pwfile={pwfile}", "--auth=scram-sha-256", "-E", "UTF8", "--locale=C.UTF-8"]),
+        capture_output=True, text=True, check=False,
+    )
+    pwfile.unlink(missing_ok=True)
+    if result.returncode != 0:
+        shutil.rmtree(data, ignore_errors=True)
+        raise StackError(f"initdb failed:\n{result.stderr[-2000:]}")
+    (data / "postgresql.auto.conf").write_text(
+        "# written by `catalog stack up`\n"
+        "max_connections = 200\n"
+        "shared_buffers = '256MB'\n"
+        "work_mem = '16MB'\n"
+        "maintenance_work_mem = '256MB'\n"
+        "wal_level = 'replica'\n"
+        "max_wal_size = '2GB'\n"
+        "checkpoint_timeout = '15min'\n"
+        "log_min_messages = 'warning'\n"
+    )
+    _chown_for_service(data)
+
+
+def start(settings: Settings, say: Say) -> None:
+    if running_pid(settings):
+        return
+    if port_is_open("127.0.0.1", settings.postgres_port):
+        raise StackError(
+            f"port {settings.postgres_port} is already in use by another program. Stop it, or set "
+            "CATALOG_POSTGRES_PORT to a free port (or CATALOG_STACK_MANAGED=false to use that server)."
+        )
+    if not (_data_dir(settings) / "PG_VERSION").exists():
+        _initdb(settings, say)
+    socket_dir = settings.stack_dir / "postgres" / "run"
+    socket_dir.mkdir(parents=True, exist_ok=True)
+    log = _log_path(settings)
+    log.parent.mkdir(parents=True, exist_ok=True)
+    log.touch()
+    _chown_for_service(socket_dir)
+    _chown_for_service(log.parent)
+    options = f"-c listen_addresses=127.0.0.1 -c port={settings.postgres_port} -c unix_socket_directories={socket_dir}"
+    result = subprocess.run(
+        _as_service_user([str(_bin_dir() / "pg_ctl"), "-D", str(_data_dir(settings)), "-l", str(log),
+                          "-o", options, "-w", "-t", "60", "start"]),
+        capture_output=True, text=True, check=False,
+    )
+    if result.returncode != 0:
+        raise StackError(f"PostgreSQL failed to start:\n{result.stdout[-1000:]}\n{tail(log)}")
+
+
+def ensure_database(settings: Settings, name: str) -> None:
+    """Create database `name` when it does not exist yet."""
+    admin = settings.postgres_dsn.replace(f"dbname={settings.postgres_db}", "dbname=postgres")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def stop(settings: Settings) -> bool:
+    if not running_pid(settings):
+        return False
+    subprocess.run(
+        _as_service_user([str(_bin_dir() / "pg_ctl"), "-D", str(_data_dir(settings)), "-m", "fast", "-w", "stop"]),
+        capture_output=True, text=True, check=False,
+    )
+    deadline = time.monotonic() + 30
+    while running_pid(settings) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return True
+
+
+def log_path(settings: Settings) -> Path:
+    return _log_path(settings)
