@@ -1,6 +1,7 @@
 package catalog.opensearch;
 
 import java.io.IOException;
+import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
@@ -61,7 +62,22 @@ public final class CatalogNode extends Node {
         super(environment, plugins, true);
     }
 
-    public static void main(String[] args) throws Exception {
+    public static void main(String[] args) {
+        // LogConfigurator.configure redirects System.out/err into log4j; keep the real stdout
+        // for the "started" line that callers look for, and for fatal errors.
+        PrintStream stdout = System.out;
+        try {
+            run(args, stdout);
+        } catch (Throwable t) {
+            stdout.println("catalog-node failed to start: " + t);
+            t.printStackTrace(stdout);
+            stdout.flush();
+            // Thread pools may already exist; do not let them keep a broken JVM alive.
+            System.exit(1);
+        }
+    }
+
+    private static void run(String[] args, PrintStream stdout) throws Exception {
         Path home = null;
         Path data = null;
         Path logs = null;
@@ -140,19 +156,13 @@ public final class CatalogNode extends Node {
             }
         }, "catalog-node-shutdown"));
 
-        try {
-            node.start();
-        } catch (Throwable t) {
-            System.err.println("catalog-node failed to start: " + t);
-            t.printStackTrace();
-            System.exit(1);
-        }
+        node.start();
         HttpServerTransport http = node.injector().getInstance(HttpServerTransport.class);
         TransportService transport = node.injector().getInstance(TransportService.class);
-        System.out.println("catalog-node started http=" + http.boundAddress().publishAddress()
+        stdout.println("catalog-node started http=" + http.boundAddress().publishAddress()
             + " transport=" + transport.boundAddress().publishAddress()
             + " version=" + Version.CURRENT);
-        System.out.flush();
+        stdout.flush();
         stopped.await();
     }
 
