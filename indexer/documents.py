@@ -1,0 +1,130 @@
+"""Search documents built from the CURRENT database state, one SQL query per batch of products.
+
+Never from an event payload: whatever order changes are replayed in, a document is the product as
+it is now, stamped with its version.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from psycopg import Connection
+from psycopg.rows import dict_row
+
+from indexer import mapping as f
+
+Document = dict[str, Any]
+
+_SELECT = """
+SELECT p.id, p.sku, p.name, p.description, p.brand, p.status, p.price, p.currency, p.attributes,
+       p.images, p.completeness, p.missing_fields, p.created_at, p.updated_at, p.version,
+       p.category_id, c.path AS category_leaf, anc.names AS category_names,
+       coalesce(stock.available, 0) AS available
+FROM products p
+LEFT JOIN categories c ON c.id = p.category_id
+LEFT JOIN LATERAL (
+    SELECT array_agg(a.name ORDER BY level) AS names
+    FROM generate_series(1, cardinality(string_to_array(c.path, '/'))) AS level
+    JOIN categories a ON a.path = array_to_string((string_to_array(c.path, '/'))[1:level], '/')
+) anc ON c.id IS NOT NULL
+LEFT JOIN LATERAL (
+    SELECT sum(i.on_hand - i.reserved)::bigint AS available FROM inventory i WHERE i.product_id = p.id
+) stock ON true
+"""
+_BY_IDS = _SELECT + "WHERE p.id = ANY(%(ids)s)"
+_PAGE = _SELECT + "WHERE p.id > %(after)s ORDER BY p.id LIMIT %(limit)s"
+
+
+def build_documents(conn: Connection[Any], product_ids: Sequence[int]) -> dict[int, Document]:
+    """Documents for the given products that still exist, keyed by product id (one query)."""
+    if not product_ids:
+        return {}
+    with conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(_BY_IDS, {"ids": list(product_ids)})
+        return {row["id"]: to_document(row) for row in cur}
+
+
+def iter_document_pages(conn: Connection[Any], page_size: int, after_id: int = 0) -> Iterator[list[Document]]:
+    """Every product's document in id order, one keyset page at a time (memory stays one page)."""
+    while True:
+        with conn.cursor(row_factory=dict_row) as cur:
+            cur.execute(_PAGE, {"after": after_id, "limit": page_size})
+            page = [to_document(row) for row in cur]
+        if not page:
+            return
+        yield page
+        after_id = page[-1][f.ID]
+
+
+def category_levels(path: str | None) -> list[str]:
+    """Every level of a path, "a/b/c" -> ["a", "a/b", "a/b/c"], so a filter on a level finds its subtree."""
+    if not path:
+        return []
+    parts = path.split("/")
+    return ["/".join(parts[: i + 1]) for i in range(len(parts))]
+
+
+def _attribute_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def attribute_fields(attributes: dict[str, Any]) -> dict[str, Any]:
+    """`attr_pairs`, `attr_keys` and `attr_numbers` for the product's free key/value attributes."""
+    pairs: list[str] = []
+    numbers: dict[str, float] = {}
+    for key in sorted(attributes):
+        value = attributes[key]
+        values = value if isinstance(value, list) else [value]
+        for item in values:
+            if item is None or isinstance(item, dict | list):
+                continue
+            pairs.append(f"{key}{f.ATTR_PAIR_SEPARATOR}{_attribute_text(item)}")
+        if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
+            numbers[key] = float(value)
+    return {f.ATTR_PAIRS: pairs, f.ATTR_KEYS: sorted(attributes), f.ATTR_NUMBERS: numbers}
+
+
+def _iso(value: datetime) -> str:
+    return value.isoformat()
+
+
+def to_document(row: dict[str, Any]) -> Document:
+    """One products row (joined with category and stock) -> its search document."""
+    available = int(row["available"])
+    brand = row["brand"]
+    name = row["name"]
+    suggestions = [name, brand] if brand else [name]
+    doc: Document = {
+        f.ID: row["id"],
+        f.SKU: row["sku"],
+        f.NAME: name,
+        f.BRAND: brand,
+        f.DESCRIPTION: row["description"],
+        f.AUTOCOMPLETE: suggestions,
+        f.SPELL: suggestions,
+        f.CATEGORY_ID: row["category_id"],
+        f.CATEGORY_PATH: category_levels(row["category_leaf"]),
+        f.CATEGORY_NAMES: list(row["category_names"] or []),
+        f.STATUS: row["status"],
+        f.PRICE: float(row["price"]),
+        f.CURRENCY: row["currency"].strip(),
+        f.AVAILABLE: available,
+        f.IN_STOCK: available > 0,
+        f.ATTRIBUTES: row["attributes"],
+        f.IMAGES: row["images"],
+        f.IMAGE_COUNT: len(row["images"]),
+        f.COMPLETENESS: row["completeness"],
+        f.MISSING_FIELDS: list(row["missing_fields"]),
+        f.CREATED_AT: _iso(row["created_at"]),
+        f.UPDATED_AT: _iso(row["updated_at"]),
+        f.VERSION: row["version"],
+    }
+    doc.update(attribute_fields(row["attributes"]))
+    return doc
