@@ -75,7 +75,7 @@ def stack_logs(
         fail(str(exc))
 
 
-def _print_status(statuses: list["manager.ServiceStatus"]) -> None:  # type: ignore[name-defined]  # noqa: F821
+def _print_status(statuses: list[manager.ServiceStatus]) -> None:  # type: ignore[name-defined]  # noqa: F821
     table = Table("service", "address", "pid", "healthy")
     for s in statuses:
         table.add_row(s.name, s.address, str(s.pid or ("external" if not s.managed else "-")),

@@ -75,13 +75,13 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_weak_secret_outside_development(self) -> Settings:
-        if self.environment is Environment.PRODUCTION:
-            if self.jwt_secret == DEVELOPMENT_JWT_SECRET or len(self.jwt_secret) < MIN_JWT_SECRET_LENGTH:
-                raise ValueError(
-                    "CATALOG_JWT_SECRET is missing or weak: outside development set it to a random "
-                    f"string of at least {MIN_JWT_SECRET_LENGTH} characters "
-                    "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`)."
-                )
+        weak = self.jwt_secret == DEVELOPMENT_JWT_SECRET or len(self.jwt_secret) < MIN_JWT_SECRET_LENGTH
+        if self.environment is Environment.PRODUCTION and weak:
+            raise ValueError(
+                "CATALOG_JWT_SECRET is missing or weak: outside development set it to a random "
+                f"string of at least {MIN_JWT_SECRET_LENGTH} characters "
+                "(e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`)."
+            )
         return self
 
     @property

@@ -35,7 +35,7 @@ def sync_engine(database_url: str | None = None) -> Engine:
 
 
 def async_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False)
+    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
 
 
 async def set_actor(session: AsyncSession, actor: uuid.UUID | None) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import time
 from pathlib import Path
@@ -68,10 +69,9 @@ def stop(settings: Settings) -> bool:
     pid = running_pid(settings)
     if not pid:
         return False
-    try:
+    # shutdown closes the connection under us; the pid check below is what counts
+    with contextlib.suppress(redis.RedisError):
         redis.Redis(host=settings.redis_host, port=settings.redis_port, socket_timeout=2).shutdown(nosave=True)
-    except redis.RedisError:
-        pass  # shutdown closes the connection under us; the pid check below is what counts
     deadline = time.monotonic() + 15
     while running_pid(settings) and time.monotonic() < deadline:
         time.sleep(0.1)

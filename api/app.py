@@ -1,0 +1,60 @@
+"""Application assembly: state (engine, Redis, OpenSearch), routes, middleware and error handlers."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from litestar import Litestar
+from litestar.config.cors import CORSConfig
+from opensearchpy import AsyncOpenSearch
+from redis.asyncio import Redis
+
+from api.auth.controller import AuthController
+from api.categories.controller import CategoryController
+from api.deps import DEPENDENCIES
+from api.errors import EXCEPTION_HANDLERS
+from api.health import health, ready
+from api.inventory.controller import StockController, WarehouseController
+from api.middleware import rate_limit_middleware, request_context_middleware
+from api.openapi import openapi_config
+from api.products.controller import ProductController
+from api.users.controller import UserController
+from catalog.settings import Settings, get_settings
+from db.session import async_session_factory, make_async_engine
+
+ROUTES = [health, ready, AuthController, UserController, ProductController, CategoryController,
+          WarehouseController, StockController]
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        engine = make_async_engine(settings)
+        app.state.settings = settings
+        app.state.engine = engine
+        app.state.sessions = async_session_factory(engine)
+        app.state.redis = Redis.from_url(settings.redis_url, socket_timeout=1, socket_connect_timeout=1)
+        app.state.opensearch = AsyncOpenSearch(hosts=[settings.opensearch_url], timeout=10)
+        try:
+            yield
+        finally:
+            await app.state.opensearch.close()
+            await app.state.redis.aclose()
+            await engine.dispose()
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    return Litestar(
+        route_handlers=ROUTES,
+        dependencies=DEPENDENCIES,
+        exception_handlers=EXCEPTION_HANDLERS,
+        middleware=[request_context_middleware, rate_limit_middleware],
+        lifespan=[lifespan],
+        openapi_config=openapi_config(),
+        request_max_body_size=settings.max_request_body_bytes,
+        cors_config=CORSConfig(allow_origins=settings.cors_allow_origins) if settings.cors_allow_origins else None,
+        debug=False,
+    )

@@ -1,0 +1,1 @@
+"""Authentication: password hashing, JWT access tokens, role guards and the token endpoint."""

@@ -1,0 +1,44 @@
+"""`POST /auth/token`: the OAuth2 password grant, answering a bearer access token."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar import Controller, post
+from litestar.enums import RequestEncodingType
+from litestar.params import Body
+from litestar.status_codes import HTTP_200_OK
+from msgspec import Struct
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from api.auth.security import issue_token
+from api.errors import Unauthorized
+from api.openapi import error_responses
+from api.users import service
+from api.users.schemas import Token
+from catalog.settings import Settings
+
+
+class PasswordForm(Struct):
+    username: str
+    password: str
+    grant_type: str | None = None
+    scope: str | None = None
+
+
+class AuthController(Controller):
+    path = "/auth"
+    tags = ["auth"]
+
+    @post("/token", summary="Get an access token (OAuth2 password form)", security=[],
+          status_code=HTTP_200_OK, responses=error_responses(400, 401, 429))
+    async def token(self, data: Annotated[PasswordForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
+                    sessions: async_sessionmaker[AsyncSession], settings: Settings) -> Token:
+        """`username` is the email. Wrong email and wrong password get the same answer, in the same time."""
+        async with sessions() as session:
+            user = await service.authenticate(session, data.username, data.password)
+        if user is None:
+            raise Unauthorized("Incorrect email or password.", code="INVALID_CREDENTIALS",
+                               headers={"WWW-Authenticate": "Bearer"})
+        return Token(access_token=issue_token(settings, user.id, list(user.roles)), token_type="bearer",
+                     expires_in=settings.jwt_ttl_seconds)

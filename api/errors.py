@@ -1,0 +1,156 @@
+"""Domain exceptions and the one handler that turns every error into `{code, message, details}`."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from litestar import Request, Response
+from litestar.exceptions import (
+    HTTPException,
+    MethodNotAllowedException,
+    NotAuthorizedException,
+    NotFoundException,
+    PermissionDeniedException,
+    ValidationException,
+)
+from litestar.status_codes import (
+    HTTP_400_BAD_REQUEST,
+    HTTP_401_UNAUTHORIZED,
+    HTTP_403_FORBIDDEN,
+    HTTP_404_NOT_FOUND,
+    HTTP_405_METHOD_NOT_ALLOWED,
+    HTTP_409_CONFLICT,
+    HTTP_412_PRECONDITION_FAILED,
+    HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+    HTTP_500_INTERNAL_SERVER_ERROR,
+    HTTP_503_SERVICE_UNAVAILABLE,
+)
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+log = logging.getLogger("catalog.api")
+
+
+class CatalogError(Exception):
+    """Base of every error the API reports on purpose."""
+
+    status_code = HTTP_400_BAD_REQUEST
+    code = "BAD_REQUEST"
+
+    def __init__(self, message: str, details: dict[str, Any] | None = None, *, code: str | None = None,
+                 headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details or {}
+        self.headers = headers or {}
+        if code:
+            self.code = code
+
+
+class InvalidInput(CatalogError):
+    status_code = HTTP_400_BAD_REQUEST
+    code = "VALIDATION_ERROR"
+
+
+class Unauthorized(CatalogError):
+    status_code = HTTP_401_UNAUTHORIZED
+    code = "NOT_AUTHENTICATED"
+
+
+class Forbidden(CatalogError):
+    status_code = HTTP_403_FORBIDDEN
+    code = "FORBIDDEN"
+
+
+class NotFound(CatalogError):
+    status_code = HTTP_404_NOT_FOUND
+    code = "NOT_FOUND"
+
+
+class Conflict(CatalogError):
+    status_code = HTTP_409_CONFLICT
+    code = "CONFLICT"
+
+
+class PreconditionFailed(CatalogError):
+    status_code = HTTP_412_PRECONDITION_FAILED
+    code = "VERSION_MISMATCH"
+
+
+class ServiceUnavailable(CatalogError):
+    status_code = HTTP_503_SERVICE_UNAVAILABLE
+    code = "SERVICE_UNAVAILABLE"
+
+
+def error_body(code: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"code": code, "message": message, "details": details or {}}
+
+
+def _response(status: int, code: str, message: str, details: dict[str, Any] | None = None,
+              headers: dict[str, str] | None = None) -> Response[dict[str, Any]]:
+    return Response(content=error_body(code, message, details), status_code=status, headers=headers,
+                    media_type="application/json")
+
+
+def _validation_details(exc: ValidationException) -> dict[str, Any]:
+    """Litestar lists problems as [{message, key, source}]; name each offending field."""
+    fields: dict[str, str] = {}
+    extra = exc.extra if isinstance(exc.extra, list) else []
+    for problem in extra:
+        if isinstance(problem, dict):
+            key = str(problem.get("key") or problem.get("source") or "body")
+            fields[key] = str(problem.get("message", "invalid value"))
+    if not fields:
+        fields["body"] = exc.detail
+    return {"fields": fields}
+
+
+def handle_catalog_error(_: Request[Any, Any, Any], exc: CatalogError) -> Response[dict[str, Any]]:
+    return _response(exc.status_code, exc.code, exc.message, exc.details, exc.headers)
+
+
+def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
+    """Litestar's own errors (routing, parsing, body limits) in our body format."""
+    if isinstance(exc, ValidationException):
+        return _response(HTTP_400_BAD_REQUEST, "VALIDATION_ERROR", "The request is invalid.",
+                         _validation_details(exc))
+    if isinstance(exc, NotAuthorizedException):
+        return _response(HTTP_401_UNAUTHORIZED, "NOT_AUTHENTICATED", exc.detail or "Authentication required.",
+                         headers={"WWW-Authenticate": "Bearer"})
+    if isinstance(exc, PermissionDeniedException):
+        return _response(HTTP_403_FORBIDDEN, "FORBIDDEN", exc.detail)
+    if isinstance(exc, NotFoundException):
+        return _response(HTTP_404_NOT_FOUND, "ROUTE_NOT_FOUND", f"No route for {request.method} {request.url.path}.")
+    if isinstance(exc, MethodNotAllowedException):
+        return _response(HTTP_405_METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED",
+                         f"{request.method} is not allowed on {request.url.path}.", headers=exc.headers)
+    if exc.status_code == HTTP_413_REQUEST_ENTITY_TOO_LARGE:
+        return _response(HTTP_413_REQUEST_ENTITY_TOO_LARGE, "REQUEST_TOO_LARGE",
+                         "The request body is larger than the configured limit "
+                         "(CATALOG_MAX_REQUEST_BODY_BYTES).")
+    if exc.status_code == HTTP_400_BAD_REQUEST:  # e.g. a body that is not valid JSON
+        return _response(HTTP_400_BAD_REQUEST, "VALIDATION_ERROR", "The request is invalid.",
+                         {"fields": {"body": exc.detail}})
+    code = "BAD_REQUEST" if exc.status_code < 500 else "INTERNAL_ERROR"
+    return _response(exc.status_code, code, exc.detail, headers=exc.headers)
+
+
+def handle_database_unavailable(_: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    log.warning("database unavailable: %s", exc.__class__.__name__)
+    return _response(HTTP_503_SERVICE_UNAVAILABLE, "DATABASE_UNAVAILABLE",
+                     "The database is unavailable; retry shortly.", headers={"Retry-After": "2"})
+
+
+def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return handle_database_unavailable(request, exc)
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return _response(HTTP_500_INTERNAL_SERVER_ERROR, "INTERNAL_ERROR", "An unexpected error occurred.")
+
+
+EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
+    CatalogError: handle_catalog_error,
+    HTTPException: handle_http_exception,
+    OperationalError: handle_database_unavailable,
+    Exception: handle_unexpected,
+}

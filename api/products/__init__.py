@@ -1,0 +1,1 @@
+"""Products: the `/products` contract, bulk upsert by SKU, optimistic concurrency with ETag/If-Match."""

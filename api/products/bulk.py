@@ -1,0 +1,161 @@
+"""Bulk upsert by SKU: per-item results; a bad item never aborts the good ones nor half-writes itself.
+
+Items are validated in Python first; valid ones are written in chunks, each chunk inside a savepoint.
+If a chunk fails in the database, it is retried item by item, each in its own savepoint, so only the
+offending item is rejected.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from api.errors import CatalogError, InvalidInput
+from api.products import service
+from api.products.schemas import BulkItem, BulkItemResult, BulkResult, BulkSummary, ProductCreate
+from db.models import Product
+from db.session import transaction
+
+MAX_ITEMS = 10_000
+CHUNK = 500
+
+
+@dataclass
+class ParsedItem:
+    index: int
+    item: BulkItem | None
+    error: dict[str, Any] | None = None
+
+
+def _item_error(code: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"code": code, "message": message, "details": details or {}}
+
+
+def _convert(index: int, raw: Any) -> ParsedItem:
+    try:
+        return ParsedItem(index, msgspec.convert(raw, BulkItem, strict=False))
+    except msgspec.ValidationError as exc:
+        return ParsedItem(index, None, _item_error("VALIDATION_ERROR", str(exc)))
+
+
+def parse_items(body: bytes, content_type: str) -> list[ParsedItem]:
+    """A JSON array, or NDJSON (one object per line) when the content type says so."""
+    if "ndjson" in content_type or "jsonlines" in content_type:
+        raw_items: list[Any] = []
+        parsed: list[ParsedItem] = []
+        for index, line in enumerate(line for line in body.splitlines() if line.strip()):
+            try:
+                raw_items.append((index, msgspec.json.decode(line)))
+            except msgspec.DecodeError as exc:
+                parsed.append(ParsedItem(index, None, _item_error("MALFORMED_JSON", f"line {index + 1}: {exc}")))
+        parsed.extend(_convert(index, raw) for index, raw in raw_items)
+        parsed.sort(key=lambda p: p.index)
+    else:
+        try:
+            decoded = msgspec.json.decode(body)
+        except msgspec.DecodeError as exc:
+            raise InvalidInput(f"The body is not valid JSON: {exc}", {"fields": {"body": str(exc)}},
+                               code="MALFORMED_JSON") from None
+        if not isinstance(decoded, list):
+            raise InvalidInput("Send a JSON array of products (or NDJSON with Content-Type: application/x-ndjson).",
+                               {"fields": {"body": "expected an array"}})
+        parsed = [_convert(index, raw) for index, raw in enumerate(decoded)]
+    if not parsed:
+        raise InvalidInput("The bulk request has no items.", {"fields": {"body": "empty"}})
+    if len(parsed) > MAX_ITEMS:
+        raise InvalidInput(f"At most {MAX_ITEMS} items per request; split the import.",
+                           {"fields": {"body": f"{len(parsed)} items"}}, code="TOO_MANY_ITEMS")
+    return parsed
+
+
+def _duplicate_skus(items: list[ParsedItem]) -> None:
+    seen: dict[str, int] = {}
+    for parsed in items:
+        if parsed.item is None:
+            continue
+        key = parsed.item.sku.lower()
+        if key in seen:
+            parsed.error = _item_error("DUPLICATE_SKU_IN_REQUEST", f"SKU also at index {seen[key]} of this request.",
+                                       {"fields": {"sku": parsed.item.sku}})
+            parsed.item = None
+        else:
+            seen[key] = parsed.index
+
+
+async def _write_one(session: AsyncSession, parsed: ParsedItem, existing: Product | None, currency: str
+                     ) -> BulkItemResult:
+    item = parsed.item
+    assert item is not None
+    changes = service.changes_of(item)
+    if existing is None:
+        missing = [name for name in ("name", "price") if name not in changes]
+        if missing:
+            raise InvalidInput("A new SKU needs name and price.", {"fields": {m: "required" for m in missing}})
+        create = msgspec.convert({k: v for k, v in changes.items()}, ProductCreate, strict=False)
+        product = await service.create_product(session, create, currency)
+        return BulkItemResult(parsed.index, "created", product.sku, product.id, product.version)
+    changed = await service.apply_changes(session, existing, changes)
+    return BulkItemResult(parsed.index, "updated" if changed else "unchanged", existing.sku, existing.id,
+                          existing.version)
+
+
+def _error_result(parsed: ParsedItem, exc: Exception) -> BulkItemResult:
+    sku = parsed.item.sku if parsed.item else None
+    if isinstance(exc, CatalogError):
+        error = _item_error(exc.code, exc.message, exc.details)
+    elif isinstance(exc, IntegrityError | DBAPIError):
+        error = _item_error("CONSTRAINT_VIOLATION", str(exc.orig).splitlines()[0])
+    else:
+        error = _item_error("INVALID_ITEM", str(exc))
+    return BulkItemResult(parsed.index, "error", sku, error=error)
+
+
+async def _write_chunk(session: AsyncSession, chunk: list[ParsedItem], currency: str) -> list[BulkItemResult]:
+    skus = [p.item.sku.lower() for p in chunk if p.item]
+    rows = (await session.execute(
+        select(Product).where(func.lower(Product.sku).in_(skus)).order_by(Product.id).with_for_update()
+    )).scalars().all()
+    by_sku = {p.sku.lower(): p for p in rows}
+    try:
+        async with session.begin_nested():
+            return [await _write_one(session, p, by_sku.get(p.item.sku.lower()), currency)
+                    for p in chunk if p.item]
+    except (CatalogError, DBAPIError, msgspec.ValidationError):
+        pass  # one item spoiled the chunk: redo it item by item so only that one is rejected
+    session.expunge_all()
+    results = []
+    for parsed in chunk:
+        assert parsed.item is not None
+        try:
+            async with session.begin_nested():
+                existing = (await session.execute(
+                    select(Product).where(func.lower(Product.sku) == parsed.item.sku.lower()).with_for_update()
+                )).scalar_one_or_none()
+                results.append(await _write_one(session, parsed, existing, currency))
+        except (CatalogError, DBAPIError, msgspec.ValidationError) as exc:
+            results.append(_error_result(parsed, exc))
+    return results
+
+
+async def upsert(sessions: async_sessionmaker[AsyncSession], items: list[ParsedItem], currency: str,
+                 actor: uuid.UUID) -> BulkResult:
+    _duplicate_skus(items)
+    results = [BulkItemResult(p.index, "error", error=p.error) for p in items if p.item is None]
+    valid = [p for p in items if p.item is not None]
+    async with transaction(sessions, actor) as session:
+        for start in range(0, len(valid), CHUNK):
+            results.extend(await _write_chunk(session, valid[start:start + CHUNK], currency))
+        written = [r.id for r in results if r.status in ("created", "updated") and r.id is not None]
+        change = (await session.execute(
+            text("SELECT max(id) FROM outbox WHERE product_id = ANY(:ids)"), {"ids": written}
+        )).scalar() if written else None
+    results.sort(key=lambda r: r.index)
+    counts = {status: sum(1 for r in results if r.status == status)
+              for status in ("created", "updated", "unchanged", "error")}
+    return BulkResult(summary=BulkSummary(**counts), items=results, change=int(change) if change else None)

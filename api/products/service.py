@@ -1,0 +1,264 @@
+"""Product reads and writes. Triggers record audit, price history and the outbox in the same transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import msgspec
+from sqlalchemy import Select, func, or_, select, text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from api.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
+from api.products.schemas import CategoryRef, ProductCreate, ProductRead, ProductUpdate, StockSummary
+from api.schemas import MAX_PRICE
+from db import quality
+from db.models import Category, CategoryAttribute, Inventory, Product, ProductStatus
+
+EDITABLE_FIELDS = ("sku", "name", "price", "currency", "description", "brand", "category_id", "status",
+                   "attributes", "images")
+
+_stock = (
+    select(Inventory.product_id,  # type: ignore[call-overload]
+           func.sum(Inventory.on_hand).label("on_hand"), func.sum(Inventory.reserved).label("reserved"))
+    .group_by(Inventory.product_id)
+    .subquery("stock")
+)
+
+def _read_query() -> Select[Any]:
+    return (
+        select(Product, Category.name, Category.path,  # type: ignore[call-overload]
+               func.coalesce(_stock.c.on_hand, 0), func.coalesce(_stock.c.reserved, 0))
+        .outerjoin(Category, Category.id == Product.category_id)
+        .outerjoin(_stock, _stock.c.product_id == Product.id)
+    )
+
+def to_read(product: Product, category_name: str | None, category_path: str | None,
+            on_hand: int, reserved: int) -> ProductRead:
+    assert product.id is not None
+    category = (CategoryRef(id=product.category_id, name=category_name or "", path=category_path or "")
+                if product.category_id is not None else None)
+    return ProductRead(
+        id=product.id, sku=product.sku, name=product.name, description=product.description, brand=product.brand,
+        category=category, status=ProductStatus(product.status), price=float(product.price),
+        currency=product.currency.strip(), attributes=product.attributes, images=product.images,
+        stock=StockSummary(on_hand=int(on_hand), reserved=int(reserved), available=int(on_hand) - int(reserved),
+                           in_stock=int(on_hand) - int(reserved) > 0),
+        completeness=product.completeness, missing_fields=list(product.missing_fields),
+        created_at=product.created_at, updated_at=product.updated_at, version=product.version,
+    )
+
+def product_not_found(product_id: int) -> NotFound:
+    return NotFound(f"Product {product_id} does not exist.", {"product_id": product_id}, code="PRODUCT_NOT_FOUND")
+
+async def get_product(session: AsyncSession, product_id: int) -> ProductRead:
+    row = (await session.execute(_read_query().where(Product.id == product_id))).first()
+    if row is None:
+        raise product_not_found(product_id)
+    return to_read(*row)
+
+async def get_product_by_sku(session: AsyncSession, sku: str) -> ProductRead:
+    row = (await session.execute(_read_query().where(func.lower(Product.sku) == sku.lower()))).first()
+    if row is None:
+        raise NotFound(f"No product has SKU {sku!r}.", {"sku": sku}, code="PRODUCT_NOT_FOUND")
+    return to_read(*row)
+
+class ProductFilters(msgspec.Struct):
+    status: ProductStatus | None = None
+    category_id: int | None = None
+    brand: str | None = None
+    sku: str | None = None
+    updated_since: datetime | None = None
+
+async def list_products(session: AsyncSession, filters: ProductFilters, skip: int, limit: int
+                        ) -> tuple[list[ProductRead], int]:
+    conditions: list[Any] = []
+    if filters.status is not None:
+        conditions.append(Product.status == filters.status.value)
+    if filters.brand is not None:
+        conditions.append(func.lower(Product.brand) == filters.brand.lower())
+    if filters.sku is not None:
+        conditions.append(func.lower(Product.sku) == filters.sku.lower())
+    if filters.updated_since is not None:
+        conditions.append(Product.updated_at >= filters.updated_since)
+    if filters.category_id is not None:
+        path = await _category_path(session, filters.category_id)
+        subtree = select(Category.id).where(or_(Category.path == path,  # type: ignore[call-overload]
+                                                Category.path.like(path + "/%")))  # type: ignore[attr-defined]
+        conditions.append(Product.category_id.in_(subtree))  # type: ignore[union-attr]
+    total = (await session.execute(select(func.count()).select_from(Product).where(*conditions))).scalar_one()
+    query = _read_query().where(*conditions).order_by(Product.id).offset(skip).limit(limit)
+    rows = (await session.execute(query)).all()
+    return [to_read(*row) for row in rows], int(total)
+
+async def _category_path(session: AsyncSession, category_id: int) -> str:
+    path = (await session.execute(select(Category.path).where(Category.id == category_id))).scalar_one_or_none()
+    if path is None:
+        raise InvalidInput("The category does not exist.", {"fields": {"category_id": f"no category {category_id}"}},
+                           code="CATEGORY_NOT_FOUND")
+    return str(path)
+
+def _check_price(price: Decimal) -> None:
+    if not price.is_finite() or price < 0 or price > MAX_PRICE:
+        raise InvalidInput("Price must be between 0 and 9999999999.99.", {"fields": {"price": str(price)}})
+    if price.as_tuple().exponent < -2:  # type: ignore[operator]
+        raise InvalidInput("Price has more than 2 decimal places.", {"fields": {"price": "at most 2 decimals"}})
+
+async def validate_attributes(session: AsyncSession, category_id: int | None, attributes: dict[str, Any]) -> None:
+    """Check attribute values against the definitions of the category and its ancestors."""
+    if category_id is None or not attributes:
+        return
+    path = await _category_path(session, category_id)
+    ancestors = ["/".join(path.split("/")[: i + 1]) for i in range(path.count("/") + 1)]
+    definitions = (await session.execute(
+        select(CategoryAttribute).join(Category, Category.id == CategoryAttribute.category_id)  # type: ignore[arg-type]
+        .where(Category.path.in_(ancestors))  # type: ignore[attr-defined]
+    )).scalars().all()
+    problems = {f"attributes.{d.name}": problem for d in definitions
+                if d.name in attributes and (problem := _attribute_problem(d, attributes[d.name]))}
+    if problems:
+        raise InvalidInput("Some attributes do not match their category's definitions.", {"fields": problems},
+                           code="INVALID_ATTRIBUTES")
+
+def _attribute_problem(definition: CategoryAttribute, value: Any) -> str | None:
+    expected = {"string": (str,), "number": (int, float), "boolean": (bool,), "list": (list,)}[definition.type]
+    if isinstance(value, bool) and definition.type == "number":
+        return "expected a number"
+    if not isinstance(value, expected):
+        return f"expected a {definition.type}"
+    allowed = definition.allowed_values
+    if allowed:
+        values = value if isinstance(value, list) else [value]
+        bad = [v for v in values if v not in allowed]
+        if bad:
+            return f"not allowed: {bad}; allowed values: {allowed}"
+    return None
+
+async def _check_category(session: AsyncSession, category_id: int | None) -> None:
+    if category_id is not None:
+        await _category_path(session, category_id)
+
+async def apply_quality(session: AsyncSession, products: Sequence[Product]) -> None:
+    """Store each product's completeness and exact missing fields.
+
+    The rules are small and loaded once per transaction (a bulk import scores thousands of products).
+    """
+    rules = session.info.get("quality_rules")
+    if rules is None:
+        rules = session.info["quality_rules"] = await session.run_sync(quality.load_rules)
+    for product in products:
+        result = quality.evaluate(product, rules)
+        if product.completeness != result.completeness:
+            product.completeness = result.completeness
+        if list(product.missing_fields) != result.missing_fields:
+            product.missing_fields = result.missing_fields
+
+
+async def latest_change(session: AsyncSession, product_id: int) -> int | None:
+    """The outbox position of this transaction's last change to the product (for read-your-writes)."""
+    value = (await session.execute(
+        text("SELECT max(id) FROM outbox WHERE product_id = :id"), {"id": product_id})).scalar_one_or_none()
+    return int(value) if value is not None else None
+
+def _sku_conflict(exc: IntegrityError, sku: str) -> Exception:
+    if "products_sku_lower_key" in str(exc.orig):
+        return Conflict(f"SKU {sku!r} is already used by another product.", {"fields": {"sku": sku}},
+                        code="SKU_ALREADY_EXISTS")
+    return InvalidInput("The product violates a catalog constraint.", {"constraint": str(exc.orig).splitlines()[0]})
+
+async def create_product(session: AsyncSession, data: ProductCreate, default_currency: str) -> Product:
+    _check_price(data.price)
+    await _check_category(session, data.category_id)
+    await validate_attributes(session, data.category_id, data.attributes)
+    product = Product(
+        sku=data.sku, name=data.name, price=data.price, currency=data.currency or default_currency,
+        description=data.description, brand=data.brand, category_id=data.category_id, status=data.status.value,
+        attributes=data.attributes, images=data.images,
+    )
+    await apply_quality(session, [product])
+    try:
+        async with session.begin_nested():  # a failed insert must not spoil the caller's transaction
+            session.add(product)
+            await session.flush()
+    except IntegrityError as exc:
+        raise _sku_conflict(exc, data.sku) from None
+    await session.refresh(product)
+    return product
+
+
+def parse_if_match(header: str | None) -> int | None:
+    """`If-Match: "7"` (or W/"7") -> 7; absent or `*` -> None (no precondition)."""
+    if header is None or header.strip() == "*":
+        return None
+    value = header.strip().removeprefix("W/").strip('"')
+    try:
+        return int(value)
+    except ValueError:
+        raise InvalidInput("If-Match must be an ETag returned by this API, e.g. \"3\".",
+                           {"fields": {"If-Match": header}}, code="INVALID_IF_MATCH") from None
+
+async def lock_product(session: AsyncSession, product_id: int, expected_version: int | None) -> Product:
+    product = (await session.execute(
+        select(Product).where(Product.id == product_id).with_for_update())).scalar_one_or_none()
+    if product is None:
+        raise product_not_found(product_id)
+    if expected_version is not None and product.version != expected_version:
+        raise PreconditionFailed(
+            f"Product {product_id} changed since you read it (your version {expected_version}, current "
+            f"{product.version}); fetch it again and reapply your change.",
+            {"expected_version": expected_version, "current_version": product.version},
+        )
+    return product
+
+def changes_of(update: ProductUpdate) -> dict[str, Any]:
+    return {name: getattr(update, name) for name in EDITABLE_FIELDS
+            if getattr(update, name, msgspec.UNSET) is not msgspec.UNSET}
+
+async def update_product(session: AsyncSession, product_id: int, update: ProductUpdate,
+                         expected_version: int | None) -> Product:
+    product = await lock_product(session, product_id, expected_version)
+    await apply_changes(session, product, changes_of(update))
+    return product
+
+async def apply_changes(session: AsyncSession, product: Product, changes: dict[str, Any]) -> bool:
+    """Validate and write `changes`; returns whether anything actually changed."""
+    if "price" in changes:
+        _check_price(changes["price"])
+    if "status" in changes:
+        changes["status"] = ProductStatus(changes["status"]).value
+    category_id = changes.get("category_id", product.category_id)
+    if "category_id" in changes:
+        await _check_category(session, category_id)
+    if "attributes" in changes or "category_id" in changes:
+        await validate_attributes(session, category_id, changes.get("attributes", product.attributes))
+    different = {name: value for name, value in changes.items() if _stored(product, name) != value}
+    if not different:
+        return False
+    sku = str(changes.get("sku", product.sku))  # read now: a rolled-back savepoint expires the object
+    try:
+        async with session.begin_nested():  # opened before mutating: a failed flush rolls back only this
+            for name, value in different.items():
+                setattr(product, name, value)
+            await apply_quality(session, [product])
+            await session.flush()
+    except IntegrityError as exc:
+        raise _sku_conflict(exc, sku) from None
+    await session.refresh(product)
+    return True
+
+
+def _stored(product: Product, name: str) -> Any:
+    value = getattr(product, name)
+    return value.strip() if name == "currency" else value
+
+
+async def delete_product(session: AsyncSession, product_id: int, expected_version: int | None) -> None:
+    product = await lock_product(session, product_id, expected_version)
+    await session.delete(product)
+    await session.flush()
+
+def version_etag(version: int) -> str:
+    return f'"{version}"'

@@ -1,0 +1,1 @@
+"""Users: self-registration, profile reads and updates, roles managed by admins."""

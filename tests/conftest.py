@@ -1,0 +1,237 @@
+"""Test session: the real stack (started or reused), a fresh migrated database and index alias per run.
+
+Each pytest session gets its own database `catalog_test_<id>` and index alias `test_<id>_products`, so
+sessions can run side by side and never touch the development catalog.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import TYPE_CHECKING
+
+import pytest
+
+RUN_ID = uuid.uuid4().hex[:8]
+os.environ["CATALOG_ENVIRONMENT"] = "test"
+os.environ["CATALOG_POSTGRES_DB"] = f"catalog_test_{RUN_ID}"
+os.environ["CATALOG_INDEX_ALIAS"] = f"test_{RUN_ID}_products"
+# Limits high enough that the suite never trips them unless a test means to.
+os.environ.setdefault("CATALOG_RATE_LIMIT_PER_MINUTE", "1000000")
+os.environ.setdefault("CATALOG_AUTH_RATE_LIMIT_PER_MINUTE", "1000000")
+
+from sqlalchemy import Engine, create_engine  # noqa: E402
+
+from catalog.settings import Settings, get_settings  # noqa: E402
+
+if TYPE_CHECKING:
+    from litestar import Litestar
+    from litestar.testing import AsyncTestClient
+
+
+@pytest.fixture(scope="session")
+def settings() -> Settings:
+    return get_settings()
+
+
+@pytest.fixture(scope="session")
+def stack(settings: Settings) -> Settings:
+    """Bring the stack up, or reuse the healthy one that is already running."""
+    from stack import manager
+
+    manager.up(settings, say=lambda message: None)  # type: ignore[arg-type]
+    return settings
+
+
+@pytest.fixture(scope="session")
+def database(stack: Settings) -> Iterator[str]:
+    """A fresh database with every migration applied; dropped at the end of the session."""
+    import psycopg
+
+    from db.migrate import upgrade
+    from stack.postgres_server import ensure_database
+
+    ensure_database(stack, stack.postgres_db)
+    upgrade(stack.database_url)
+    yield stack.database_url
+    from db.session import sync_engine
+
+    sync_engine.cache_clear()
+    admin = stack.postgres_dsn.replace(f"dbname={stack.postgres_db}", "dbname=postgres")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{stack.postgres_db}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def engine(database: str) -> Iterator[Engine]:
+    eng = create_engine(database, pool_size=5, max_overflow=10)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def unique() -> str:
+    """A short unique token for names, SKUs and emails, so tests never collide."""
+    return uuid.uuid4().hex[:10]
+
+
+# --- API fixtures: an app on the test database and a token per role ---
+
+@pytest.fixture(scope="session")
+async def client(database: str, settings: Settings) -> AsyncIterator[AsyncTestClient[Litestar]]:
+    from litestar.testing import AsyncTestClient
+
+    from api.app import create_app
+
+    async with AsyncTestClient(app=create_app(settings)) as test_client:
+        yield test_client
+
+
+@pytest.fixture(scope="session")
+def users_by_role(engine: Engine, settings: Settings) -> dict[str, uuid.UUID]:
+    """One active user per role (plus the self-registered default role), created once per session."""
+    from sqlalchemy import text
+
+    from api.auth.security import hash_password
+    from db.models import Role
+
+    ids: dict[str, uuid.UUID] = {}
+    password_hash = hash_password(TEST_PASSWORD)
+    with engine.begin() as conn:
+        for role in Role:
+            user_id = uuid.uuid4()
+            conn.execute(text("INSERT INTO users (id, email, password_hash, roles) VALUES (:id, :email, :h, :roles)"),
+                         {"id": user_id, "email": f"{role.value}-{RUN_ID}@example.com", "h": password_hash,
+                          "roles": [role.value]})
+            ids[role.value] = user_id
+    return ids
+
+
+TEST_PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture(scope="session")
+def auth_headers(users_by_role: dict[str, uuid.UUID], settings: Settings) -> Callable[[str], dict[str, str]]:
+    """`auth_headers("merchandiser")` -> {"Authorization": "Bearer ..."} for that role's test user."""
+    from api.auth.security import issue_token
+
+    def headers(role: str) -> dict[str, str]:
+        token = issue_token(settings, users_by_role[role], [role])
+        return {"Authorization": f"Bearer {token}"}
+
+    return headers
+
+
+# --- indexer fixtures ---
+
+from typing import Any  # noqa: E402
+
+if TYPE_CHECKING:
+    from opensearchpy import OpenSearch
+
+    from indexer.stream import OutboxConsumer
+
+@pytest.fixture(scope="session")
+def search_index(stack: Settings, database: str) -> Iterator[str]:
+    """The session's alias with its first index version; every `<alias>_v*` index is deleted at the end."""
+    from indexer.client import make_client
+    from indexer.mapping import ensure_index, template_name
+
+    os_client = make_client(stack)
+    ensure_index(os_client, stack)
+    yield stack.index_alias
+    os_client.indices.delete(index=f"{stack.index_alias}_v*", ignore_unavailable=True)
+    os_client.indices.delete_index_template(name=template_name(stack.index_alias))
+    os_client.close()
+
+
+@pytest.fixture(scope="session")
+def os_client(stack: Settings) -> Iterator[OpenSearch]:
+    from indexer.client import make_client
+
+    os_client = make_client(stack)
+    yield os_client
+    os_client.close()
+
+
+class CatalogRows:
+    """Writes catalog rows straight to PostgreSQL (the triggers queue the outbox changes)."""
+
+    def __init__(self, dsn: str) -> None:
+        import psycopg
+
+        self.conn = psycopg.connect(dsn, autocommit=True)
+
+    def product(self, **fields: Any) -> int:
+        from psycopg.types.json import Jsonb
+
+        token = uuid.uuid4().hex[:12]
+        row = {"sku": f"SKU-{token}", "name": f"Product {token}", "price": "19.99", "currency": "USD",
+               "status": "active", **fields}
+        for key in ("attributes", "images"):
+            if key in row:
+                row[key] = Jsonb(row[key])
+        columns = ", ".join(row)
+        values = ", ".join(f"%({k})s" for k in row)
+        found = self.conn.execute(f"INSERT INTO products ({columns}) VALUES ({values}) RETURNING id", row).fetchone()
+        assert found is not None
+        return int(found[0])
+
+    def update(self, product_id: int, **fields: Any) -> None:
+        assignments = ", ".join(f"{k} = %({k})s" for k in fields)
+        self.conn.execute(f"UPDATE products SET {assignments} WHERE id = %(id)s", {**fields, "id": product_id})
+
+    def delete(self, product_id: int) -> None:
+        self.conn.execute("DELETE FROM products WHERE id = %s", (product_id,))
+
+    def category(self, path: str) -> int:
+        """The category at `path` ("a/b"), creating it and its parents as needed."""
+        parent: int | None = None
+        parts = path.split("/")
+        for depth in range(len(parts)):
+            sub = "/".join(parts[: depth + 1])
+            found = self.conn.execute(
+                "INSERT INTO categories (parent_id, slug, name, path, depth) VALUES (%s, %s, %s, %s, %s) "
+                "ON CONFLICT (path) DO UPDATE SET depth = excluded.depth RETURNING id",
+                (parent, parts[depth], parts[depth].replace("-", " ").title(), sub, depth)).fetchone()
+            assert found is not None
+            parent = int(found[0])
+        assert parent is not None
+        return parent
+
+    def stock(self, product_id: int, on_hand: int, reserved: int = 0, warehouse: str = "MAIN") -> None:
+        found = self.conn.execute(
+            "INSERT INTO warehouses (code, name) VALUES (%s, %s) ON CONFLICT (code) DO UPDATE SET name = excluded.name "
+            "RETURNING id", (warehouse, warehouse.title())).fetchone()
+        assert found is not None
+        self.conn.execute(
+            "INSERT INTO inventory (product_id, warehouse_id, on_hand, reserved) VALUES (%s, %s, %s, %s) "
+            "ON CONFLICT (product_id, warehouse_id) DO UPDATE SET on_hand = excluded.on_hand, "
+            "reserved = excluded.reserved", (product_id, found[0], on_hand, reserved))
+
+    def version(self, product_id: int) -> int | None:
+        found = self.conn.execute("SELECT version FROM products WHERE id = %s", (product_id,)).fetchone()
+        return int(found[0]) if found else None
+
+    def scalar(self, sql: str, params: Any = None) -> Any:
+        found = self.conn.execute(sql, params).fetchone()
+        return found[0] if found else None
+
+
+@pytest.fixture
+def catalog_rows(database: str, settings: Settings) -> Iterator[CatalogRows]:
+    rows = CatalogRows(settings.postgres_dsn)
+    yield rows
+    rows.conn.close()
+
+
+@pytest.fixture
+def consumer(search_index: str, settings: Settings) -> Iterator[OutboxConsumer]:
+    """An in-process outbox consumer on the session alias (call `drain()` to index what is queued)."""
+    from indexer.options import IndexerOptions
+    from indexer.stream import OutboxConsumer
+
+    outbox_consumer = OutboxConsumer(settings, IndexerOptions(batch_size=200, backoff_base=0.05))
+    yield outbox_consumer
+    outbox_consumer.close()
