@@ -128,7 +128,7 @@ def verify(
     if repair:
         table.add_row("repaired", str(report.repaired), "")
     console.print(table)
-    if report.drift and not repair:
+    if report.drift > report.repaired:
         raise typer.Exit(1)
 
 
