@@ -1,0 +1,55 @@
+# Product catalog: `make run` starts everything with a demo catalog, `make test` runs the suite.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
+DEMO_PRODUCTS ?= 20000
+PYTEST_ARGS ?=
+
+.DEFAULT_GOAL := help
+
+.PHONY: help
+help: ## List the targets
+	@grep -E '^[a-z][a-z-]*:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  \033[1m%-12s\033[0m %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q -U pip
+	$(BIN)/pip install -q -e '.[dev]'
+	@rm -f $(VENV)/.installed-* && touch $(STAMP)
+
+.PHONY: install
+install: $(STAMP) ## Create .venv and install the project with its dev tools
+
+.PHONY: run
+run: $(STAMP) ## Start the stack, migrate, load the demo catalog if empty, run API + indexer + dashboard
+	$(BIN)/catalog run --demo-products $(DEMO_PRODUCTS)
+
+.PHONY: test
+test: $(STAMP) ## Run the whole test suite against real PostgreSQL, Redis and OpenSearch
+	$(BIN)/catalog stack up
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+.PHONY: lint
+lint: $(STAMP) ## ruff (lint + format check) and mypy
+	$(BIN)/ruff check .
+	$(BIN)/mypy api indexer db catalog stack dashboard
+
+.PHONY: stack-up
+stack-up: $(STAMP) ## Start PostgreSQL, Redis and OpenSearch only
+	$(BIN)/catalog stack up
+
+.PHONY: stack-down
+stack-down: $(STAMP) ## Stop the project-local services (data stays in .stack/)
+	$(BIN)/catalog stack down
+
+.PHONY: bench
+bench: $(STAMP) ## Benchmarks against the running stack (see bench/README.md)
+	$(BIN)/catalog stack up
+	$(BIN)/python -m bench.run_all
+
+.PHONY: clean
+clean: ## Stop the stack and delete its data (.stack/) and the venv
+	-$(BIN)/catalog stack down
+	rm -rf .stack $(VENV)

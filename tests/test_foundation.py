@@ -1,0 +1,139 @@
+"""The foundation: real services answer, the stack is idempotent, settings fail fast, compose matches."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import pytest
+import redis
+import yaml
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+from opensearchpy import OpenSearch
+from pydantic import ValidationError
+from sqlalchemy import Engine, text
+
+from catalog.settings import PROJECT_ROOT, Settings
+
+Client = AsyncTestClient[Litestar]
+
+
+def test_postgres_round_trip(engine: Engine) -> None:
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TEMP TABLE probe (id int, note text)"))
+        conn.execute(text("INSERT INTO probe VALUES (1, 'héllo')"))
+        assert conn.execute(text("SELECT note FROM probe WHERE id = 1")).scalar_one() == "héllo"
+
+
+def test_redis_set_get(stack: Settings) -> None:
+    client = redis.Redis(host=stack.redis_host, port=stack.redis_port)
+    key = f"test:{uuid.uuid4().hex}"
+    client.set(key, "value", ex=30)
+    assert client.get(key) == b"value"
+    client.delete(key)
+
+
+def test_opensearch_is_2_19_and_edge_ngram_analyzer_finds_a_prefix(stack: Settings) -> None:
+    client = OpenSearch(hosts=[stack.opensearch_url])
+    assert client.info()["version"]["number"].startswith("2.19.")
+    index = f"test-foundation-{uuid.uuid4().hex[:8]}"
+    client.indices.create(index=index, body={
+        "settings": {"number_of_replicas": 0, "analysis": {
+            "filter": {"prefixes": {"type": "edge_ngram", "min_gram": 2, "max_gram": 15}},
+            "analyzer": {"prefix": {"tokenizer": "standard", "filter": ["lowercase", "prefixes"]}}}},
+        "mappings": {"properties": {"name": {"type": "text", "analyzer": "prefix", "search_analyzer": "standard"}}},
+    })
+    try:
+        client.index(index=index, id="1", body={"name": "Wireless Headphones"}, refresh=True)
+        hits = client.search(index=index, body={"query": {"match": {"name": "headph"}}})["hits"]["hits"]
+        assert [hit["_id"] for hit in hits] == ["1"]
+    finally:
+        client.indices.delete(index=index)
+
+
+def test_stack_up_twice_never_starts_a_second_copy(stack: Settings) -> None:
+    from stack import manager
+
+    before = {s.name: s.pid for s in manager.status(stack)}
+    after = {s.name: s.pid for s in manager.up(stack, say=lambda _: None)}  # type: ignore[arg-type]
+    assert before == after
+    assert all(s.healthy for s in manager.status(stack))
+
+
+def test_production_refuses_a_missing_or_weak_jwt_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CATALOG_ENVIRONMENT", "production")
+    monkeypatch.delenv("CATALOG_JWT_SECRET", raising=False)
+    with pytest.raises(ValidationError, match="CATALOG_JWT_SECRET"):
+        Settings()
+    monkeypatch.setenv("CATALOG_JWT_SECRET", "short")
+    with pytest.raises(ValidationError, match="CATALOG_JWT_SECRET"):
+        Settings()
+    monkeypatch.setenv("CATALOG_JWT_SECRET", "x" * 48)
+    assert Settings().jwt_secret == "x" * 48
+
+
+def test_docker_compose_matches_the_settings() -> None:
+    compose = yaml.safe_load((PROJECT_ROOT / "docker-compose.yml").read_text())
+    services = compose["services"]
+    defaults = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert {"postgres", "redis", "opensearch", "api", "indexer", "dashboard"} <= set(services)
+    assert services["opensearch"]["image"].startswith("opensearchproject/opensearch:2.19")
+    assert services["opensearch"]["environment"]["DISABLE_SECURITY_PLUGIN"] == "true"
+    published = {name: [p.split(":")[-1] for p in svc.get("ports", [])] for name, svc in services.items()}
+    assert published["api"] == [str(defaults.api_port)]
+    assert published["dashboard"] == [str(defaults.dashboard_port)]
+    assert published["postgres"] == [str(defaults.postgres_port)]
+    assert published["redis"] == [str(defaults.redis_port)]
+    assert published["opensearch"] == [str(defaults.opensearch_port)]
+    env = services["api"]["environment"]
+    known = {f"CATALOG_{name.upper()}" for name in Settings.model_fields}
+    assert set(env) <= known, set(env) - known
+    assert env["CATALOG_POSTGRES_USER"] == services["postgres"]["environment"]["POSTGRES_USER"]
+    assert env["CATALOG_POSTGRES_DB"] == services["postgres"]["environment"]["POSTGRES_DB"]
+    for name in ("api", "indexer", "dashboard"):
+        assert services[name]["build"] == "."
+    assert (PROJECT_ROOT / "Dockerfile").exists()
+
+
+def test_readme_commands_are_the_ones_ci_runs() -> None:
+    readme = (PROJECT_ROOT / "README.md").read_text()
+    ci = (PROJECT_ROOT / ".ci" / "run").read_text()
+    assert "make run" in readme and "make test" in readme
+    assert "make test" in ci
+
+
+async def test_health_ready_and_schema(client: Client) -> None:
+    assert (await client.get("/health")).json() == {"status": "ok"}
+    ready = await client.get("/ready")
+    assert ready.status_code == 200, ready.text
+    assert ready.json()["checks"] == {"postgres": "ok", "redis": "ok", "opensearch": "ok"}
+    schema = (await client.get("/schema/openapi.json")).json()
+    assert "/products" in schema["paths"] and "/products/{product_id}" in schema["paths"]
+    assert "BearerToken" in schema["components"]["securitySchemes"]
+    assert "401" in schema["paths"]["/products"]["get"]["responses"]
+
+
+async def test_unknown_route_wrong_method_and_oversized_body_use_the_error_body(client: Client,
+                                                                                settings: Settings) -> None:
+    missing = await client.get("/no/such/route")
+    assert missing.status_code == 404 and missing.json()["code"] == "ROUTE_NOT_FOUND"
+    wrong = await client.patch("/health")
+    assert wrong.status_code == 405 and wrong.json()["code"] == "METHOD_NOT_ALLOWED"
+    big = await client.post("/users", content=b"x" * (settings.max_request_body_bytes + 1),
+                            headers={"content-type": "application/json"})
+    assert big.status_code == 413 and big.json()["code"] == "REQUEST_TOO_LARGE"
+
+
+async def test_responses_carry_request_id_and_security_headers(client: Client) -> None:
+    response = await client.get("/health", headers={"X-Request-ID": "abc123"})
+    assert response.headers["x-request-id"] == "abc123"
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["x-frame-options"] == "DENY"
+    assert (await client.get("/health")).headers["x-request-id"]
+
+
+def test_stack_data_lives_under_the_git_ignored_stack_dir(stack: Settings) -> None:
+    assert stack.stack_dir == PROJECT_ROOT / ".stack"
+    assert ".stack/" in (PROJECT_ROOT / ".gitignore").read_text().splitlines()
+    assert Path(stack.stack_dir / "postgres" / "data" / "PG_VERSION").exists()
