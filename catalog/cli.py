@@ -19,6 +19,20 @@ db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
 app.add_typer(stack_app, name="stack")
 app.add_typer(db_app, name="db")
 
+
+def _mount_subcommands() -> None:
+    """Commands that live with the part they operate on."""
+    from catalog.users_cli import app as users_app
+    from indexer import cli as indexer_cli
+
+    app.add_typer(users_app, name="users")
+    app.add_typer(indexer_cli.app, name="indexer")
+    app.command("reindex")(indexer_cli.reindex)
+    app.command("verify")(indexer_cli.verify)
+
+
+_mount_subcommands()
+
 console = Console()
 
 
@@ -91,6 +105,35 @@ def db_upgrade(revision: Annotated[str, typer.Argument(help="target revision")] 
     settings = get_settings()
     upgrade(settings.database_url, revision)
     console.print(f"database {settings.postgres_db} at {revision}")
+
+
+@app.command("api")
+def run_api(
+    reload: Annotated[bool, typer.Option(help="restart on code changes (development)")] = False,
+) -> None:
+    """Serve the HTTP API with uvicorn on CATALOG_API_HOST:CATALOG_API_PORT."""
+    import uvicorn
+
+    settings = get_settings()
+    uvicorn.run("api.app:create_app", factory=True, host=settings.api_host, port=settings.api_port,
+                workers=None if reload else settings.api_workers, reload=reload, access_log=False)
+
+
+@app.command("run")
+def run_all(
+    demo_products: Annotated[int, typer.Option(help="demo catalog size loaded into an EMPTY database (0: none)")]
+    = 20_000,
+) -> None:
+    """Stack up, migrate, demo catalog if empty, then API + indexer + dashboard until Ctrl-C."""
+    from catalog.run import prepare, supervise
+    from stack.processes import StackError
+
+    settings = get_settings()
+    try:
+        prepare(settings, demo_products, say=console.print)
+    except StackError as exc:
+        fail(str(exc))
+    raise typer.Exit(supervise(settings, say=console.print))
 
 
 def main() -> None:
