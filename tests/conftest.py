@@ -174,13 +174,15 @@ class CatalogRows:
                 row[key] = Jsonb(row[key])
         columns = ", ".join(row)
         values = ", ".join(f"%({k})s" for k in row)
-        found = self.conn.execute(f"INSERT INTO products ({columns}) VALUES ({values}) RETURNING id", row).fetchone()
+        sql = f"INSERT INTO products ({columns}) VALUES ({values}) RETURNING id"
+        found = self.conn.execute(sql, row).fetchone()
         assert found is not None
         return int(found[0])
 
     def update(self, product_id: int, **fields: Any) -> None:
         assignments = ", ".join(f"{k} = %({k})s" for k in fields)
-        self.conn.execute(f"UPDATE products SET {assignments} WHERE id = %(id)s", {**fields, "id": product_id})
+        sql = f"UPDATE products SET {assignments} WHERE id = %(id)s"
+        self.conn.execute(sql, {**fields, "id": product_id})
 
     def delete(self, product_id: int) -> None:
         self.conn.execute("DELETE FROM products WHERE id = %s", (product_id,))
@@ -202,8 +204,9 @@ class CatalogRows:
 
     def stock(self, product_id: int, on_hand: int, reserved: int = 0, warehouse: str = "MAIN") -> None:
         found = self.conn.execute(
-            "INSERT INTO warehouses (code, name) VALUES (%s, %s) ON CONFLICT (code) DO UPDATE SET name = excluded.name "
-            "RETURNING id", (warehouse, warehouse.title())).fetchone()
+            "INSERT INTO warehouses (code, name) VALUES (%s, %s) "
+            "ON CONFLICT (code) DO UPDATE SET name = excluded.name RETURNING id",
+            (warehouse, warehouse.title())).fetchone()
         assert found is not None
         self.conn.execute(
             "INSERT INTO inventory (product_id, warehouse_id, on_hand, reserved) VALUES (%s, %s, %s, %s) "
