@@ -1,0 +1,1 @@
+"""Categories: the slug-path tree, moves with their descendants, per-category attribute definitions."""
