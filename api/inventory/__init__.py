@@ -1,0 +1,1 @@
+"""Inventory: warehouses and per-warehouse stock of each product (available = on_hand - reserved)."""
