@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from litestar import Request, Response
@@ -98,11 +99,27 @@ def _validation_details(exc: ValidationException) -> dict[str, Any]:
     extra = exc.extra if isinstance(exc.extra, list) else []
     for problem in extra:
         if isinstance(problem, dict):
-            key = str(problem.get("key") or problem.get("source") or "body")
-            fields[key] = str(problem.get("message", "invalid value"))
+            message = str(problem.get("message", "invalid value"))
+            fields[_field_name(problem, message)] = message
     if not fields:
         fields["body"] = exc.detail
     return {"fields": fields}
+
+
+_BODY_PATH = re.compile(r"at `\$\.([^`]+)`")
+_MISSING_FIELD = re.compile(r"missing required field `([^`]+)`")
+_UNKNOWN_FIELD = re.compile(r"unknown field `([^`]+)`")
+
+
+def _field_name(problem: dict[str, Any], message: str) -> str:
+    """msgspec reports body problems as key `data` with the field inside the message; name the field."""
+    key = str(problem.get("key") or "")
+    if key and key != "data":
+        return key
+    for pattern in (_BODY_PATH, _MISSING_FIELD, _UNKNOWN_FIELD):
+        if match := pattern.search(message):
+            return match.group(1)
+    return key or "body"
 
 
 def handle_catalog_error(_: Request[Any, Any, Any], exc: CatalogError) -> Response[dict[str, Any]]:

@@ -27,7 +27,7 @@ from catalog.settings import Settings, get_settings  # noqa: E402
 
 if TYPE_CHECKING:
     from litestar import Litestar
-    from litestar.testing import AsyncTestClient
+    from litestar.testing import AsyncTestClient, TestClient
 
 
 @pytest.fixture(scope="session")
@@ -238,3 +238,17 @@ def consumer(search_index: str, settings: Settings) -> Iterator[OutboxConsumer]:
     outbox_consumer = OutboxConsumer(settings, IndexerOptions(batch_size=200, backoff_base=0.05))
     yield outbox_consumer
     outbox_consumer.close()
+
+
+@pytest.fixture(scope="session")
+def threaded_client(database: str, settings: Settings) -> Iterator[TestClient[Litestar]]:
+    """A sync client on its own app (own engine and pool) that many threads can call at once.
+
+    The async client serves one request at a time, so concurrency tests must use this one.
+    """
+    from litestar.testing import TestClient
+
+    from api.app import create_app
+
+    with TestClient(app=create_app(settings)) as test_client:
+        yield test_client

@@ -10,18 +10,12 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from tests.factories import product_payload
+from tests.helpers import assert_error
 
 Client = AsyncTestClient[Litestar]
 Headers = Callable[[str], dict[str, str]]
 
 
-def assert_error(response: Any, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    body = response.json()
-    assert set(body) == {"code", "message", "details"}
-    assert body["code"] == code
-    assert body["message"]
-    return body  # type: ignore[no-any-return]
 
 
 async def make_category(

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -12,21 +11,13 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient, TestClient
 from sqlalchemy import Engine, text
 
-from api.app import create_app
-from catalog.settings import Settings
 from tests.factories import product_payload
+from tests.helpers import assert_error, in_parallel
 
 Client = AsyncTestClient[Litestar]
 Headers = Callable[[str], dict[str, str]]
 
 
-def assert_error(response: Any, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    body = response.json()
-    assert set(body) == {"code", "message", "details"}
-    assert body["code"] == code
-    assert body["message"]
-    return body  # type: ignore[no-any-return]
 
 
 async def make_warehouse(client: Client, headers: Headers, unique: str, prefix: str = "WH") -> dict[str, Any]:
@@ -369,16 +360,8 @@ async def test_quantity_overflow_is_400_not_500(client: Client, auth_headers: He
 
 # The shared AsyncTestClient hands each request to the app synchronously, so asyncio.gather over it runs them
 # one by one. Real concurrency needs threads: each thread's request runs as its own task in the app's loop.
-@pytest.fixture
-def threaded_client(database: str, settings: Settings) -> Iterator[TestClient[Litestar]]:
-    """A sync client on its own app instance (own engine and pool), safe to call from many threads."""
-    with TestClient(app=create_app(settings)) as test_client:
-        yield test_client
 
 
-def in_parallel(calls: list[Callable[[], Any]]) -> list[Any]:
-    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
-        return list(pool.map(lambda call: call(), calls))
 
 
 def new_stock_target(client: TestClient[Litestar], headers: dict[str, str], unique: str) -> tuple[str, int]:

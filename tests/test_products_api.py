@@ -3,28 +3,22 @@
 from __future__ import annotations
 
 import asyncio
-from decimal import Decimal
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 import pytest
 from litestar import Litestar
-from litestar.testing import AsyncTestClient
+from litestar.testing import AsyncTestClient, TestClient
 from sqlalchemy import Engine, text
 
 from tests.factories import product_payload
+from tests.helpers import assert_error, in_parallel
 
 Client = AsyncTestClient[Litestar]
 Headers = Callable[[str], dict[str, str]]
 
 
-def assert_error(response: Any, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    body = response.json()
-    assert set(body) == {"code", "message", "details"}
-    assert body["code"] == code
-    assert body["message"]
-    return body  # type: ignore[no-any-return]
 
 
 async def create(client: Client, headers: Headers, **overrides: Any) -> dict[str, Any]:
@@ -166,17 +160,20 @@ async def test_stale_if_match_is_412(client: Client, auth_headers: Headers) -> N
                  "VERSION_MISMATCH")
 
 
-async def test_concurrent_updates_with_the_same_if_match_exactly_one_wins(client: Client,
-                                                                          auth_headers: Headers) -> None:
-    product = await create(client, auth_headers)
+def test_concurrent_updates_with_the_same_if_match_exactly_one_wins(threaded_client: TestClient[Litestar],
+                                                                    auth_headers: Headers) -> None:
+    created = threaded_client.post("/products", json=product_payload(), headers=auth_headers("merchandiser"))
+    product = created.json()
     headers = {**auth_headers("merchandiser"), "If-Match": f'"{product["version"]}"'}
-    responses = await asyncio.gather(*[
-        client.patch(f"/products/{product['id']}", json={"name": f"writer {i}"}, headers=headers) for i in range(8)
+    responses = in_parallel([
+        (lambda i=i: threaded_client.patch(f"/products/{product['id']}", json={"name": f"writer {i}"},
+                                           headers=headers))
+        for i in range(8)
     ])
     statuses = sorted(r.status_code for r in responses)
     assert statuses == [200] + [412] * 7
     winner = next(r.json()["name"] for r in responses if r.status_code == 200)
-    final = (await client.get(f"/products/{product['id']}", headers=auth_headers("admin"))).json()
+    final = threaded_client.get(f"/products/{product['id']}", headers=auth_headers("admin")).json()
     assert final["name"] == winner and final["version"] == product["version"] + 1
 
 

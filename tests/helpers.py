@@ -1,0 +1,23 @@
+"""Assertions and helpers shared by the API tests."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+
+def assert_error(response: Any, status: int, code: str) -> dict[str, Any]:
+    """The response is an error with this status and code, in the `{code, message, details}` body."""
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert set(body) == {"code", "message", "details"}
+    assert body["code"] == code
+    assert body["message"]
+    return body  # type: ignore[no-any-return]
+
+
+def in_parallel(calls: list[Callable[[], Any]]) -> list[Any]:
+    """Run the calls at the same time, one thread each (the sync TestClient is thread-safe per call)."""
+    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
+        return list(pool.map(lambda call: call(), calls))
