@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 import msgspec
-from sqlalchemy import Select, func, or_, select, text
+from sqlalchemy import Select, func, or_, select, text, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,20 +21,20 @@ from db.models import Category, CategoryAttribute, Inventory, Product, ProductSt
 EDITABLE_FIELDS = ("sku", "name", "price", "currency", "description", "brand", "category_id", "status",
                    "attributes", "images")
 
-_stock = (
-    select(Inventory.product_id,  # type: ignore[call-overload]
-           func.sum(Inventory.on_hand).label("on_hand"), func.sum(Inventory.reserved).label("reserved"))
-    .group_by(Inventory.product_id)
-    .subquery("stock")
-)
-
 def _read_query() -> Select[Any]:
-    return (
-        select(Product, Category.name, Category.path,  # type: ignore[call-overload]
-               func.coalesce(_stock.c.on_hand, 0), func.coalesce(_stock.c.reserved, 0))
-        .outerjoin(Category, Category.id == Product.category_id)
-        .outerjoin(_stock, _stock.c.product_id == Product.id)
+    """Product + category name/path + stock totals; LATERAL so only the selected products' stock is summed."""
+    stock = (
+        select(func.coalesce(func.sum(Inventory.on_hand), 0).label("on_hand"),
+               func.coalesce(func.sum(Inventory.reserved), 0).label("reserved"))
+        .where(Inventory.product_id == Product.id)
+        .lateral("stock")
     )
+    return (
+        select(Product, Category.name, Category.path, stock.c.on_hand, stock.c.reserved)  # type: ignore[call-overload]
+        .outerjoin(Category, Category.id == Product.category_id)
+        .join(stock, true())
+    )
+
 
 def to_read(product: Product, category_name: str | None, category_path: str | None,
             on_hand: int, reserved: int) -> ProductRead:
