@@ -23,12 +23,15 @@ app.add_typer(db_app, name="db")
 def _mount_subcommands() -> None:
     """Commands that live with the part they operate on."""
     from catalog.users_cli import app as users_app
+    from db.cli_seed import quality_app, seed_command
     from indexer import cli as indexer_cli
 
     app.add_typer(users_app, name="users")
     app.add_typer(indexer_cli.app, name="indexer")
     app.command("reindex")(indexer_cli.reindex)
     app.command("verify")(indexer_cli.verify)
+    app.command("seed")(seed_command)
+    app.add_typer(quality_app, name="quality")
 
 
 _mount_subcommands()

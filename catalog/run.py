@@ -44,8 +44,8 @@ def services(settings: Settings) -> list[Service]:
 
 def prepare(settings: Settings, demo_products: int, say: Callable[[str], None]) -> None:
     """Everything before the processes start: services, schema, index, demo catalog."""
+    from db.cli_seed import seed_with_progress
     from db.migrate import upgrade
-    from db.seed import seed_if_empty
     from indexer.client import make_client
     from indexer.mapping import ensure_index
     from stack import manager
@@ -54,8 +54,8 @@ def prepare(settings: Settings, demo_products: int, say: Callable[[str], None]) 
     say("database: applying migrations ...")
     upgrade(settings.database_url)
     ensure_index(make_client(settings), settings)
-    if demo_products > 0:
-        seed_if_empty(settings.database_url, products=demo_products, say=say)
+    if demo_products > 0 and not seed_with_progress(demo_products, only_if_empty=True):
+        say("demo catalog: the database already has products; left as it is.")
 
 
 def supervise(settings: Settings, say: Callable[[str], None]) -> int:

@@ -25,6 +25,17 @@ def seed_command(
 ) -> None:
     """Fill an empty catalog with a deterministic, realistic demo catalog (categories, rules, stock, prices)."""
     from db.seed import CatalogNotEmptyError
+
+    try:
+        seed_with_progress(products, seed)
+    except CatalogNotEmptyError as exc:
+        console.print(f"[bold red]error:[/] {exc}")
+        raise typer.Exit(1) from exc
+
+
+def seed_with_progress(products: int, seed: int = 42, *, only_if_empty: bool = False) -> bool:
+    """Seed with a progress bar per stage; False when `only_if_empty` and the catalog already has data."""
+    from db.seed import CatalogNotEmptyError
     from db.seed import seed as run_seed
 
     settings = get_settings()
@@ -40,11 +51,13 @@ def seed_command(
 
         try:
             run_seed(settings.database_url, products, seed, progress, settings.default_currency)
-        except CatalogNotEmptyError as exc:
-            console.print(f"[bold red]error:[/] {exc}")
-            raise typer.Exit(1) from exc
+        except CatalogNotEmptyError:
+            if only_if_empty:
+                return False
+            raise
     console.print(f"seeded {products} products into {settings.postgres_db} in "
                   f"{time.perf_counter() - started:.1f}s")
+    return True
 
 
 @quality_app.command("snapshot")
