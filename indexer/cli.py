@@ -40,28 +40,34 @@ def _stop_on_signals(stop: threading.Event) -> None:
 def run(
     batch_size: Annotated[int | None, typer.Option(help="outbox rows per batch")] = None,
     poll_interval: Annotated[float | None, typer.Option(help="seconds between polls without NOTIFY")] = None,
+    workers: Annotated[
+        int, typer.Option(min=1, help="consumers in this process (SKIP LOCKED splits work)")
+    ] = 2,
+    visibility: Annotated[
+        str | None, typer.Option(help="refresh (lowest lag) or wait_for (fewer refreshes)")
+    ] = None,
     metrics_port: Annotated[
         int, typer.Option(help="serve Prometheus metrics on 127.0.0.1:PORT (0: off)")
     ] = 0,
     log_level: Annotated[str, typer.Option(help="DEBUG, INFO, WARNING")] = "INFO",
 ) -> None:
     """Consume the outbox until SIGTERM/SIGINT (the batch in flight is finished first)."""
-    from indexer.stream import OutboxConsumer
+    from indexer.stream import run_workers
 
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = get_settings()
-    options = IndexerOptions.from_settings(settings, batch_size=batch_size, poll_interval=poll_interval)
+    options = IndexerOptions.from_settings(
+        settings, batch_size=batch_size, poll_interval=poll_interval, visibility=visibility
+    )
     index = ensure_index(make_client(settings), settings, options.refresh_interval)
     if metrics_port:
         metrics.serve(metrics_port)
     stop = threading.Event()
     _stop_on_signals(stop)
-    consumer = OutboxConsumer(settings, options, stop=stop)
-    logging.getLogger("indexer").info("indexing into %s -> %s", settings.index_alias, index)
-    try:
-        consumer.run()
-    finally:
-        consumer.close()
+    logging.getLogger("indexer").info(
+        "indexing into %s -> %s with %d workers", settings.index_alias, index, workers
+    )
+    run_workers(settings, options, stop, workers)
 
 
 @app.command("status")

@@ -8,6 +8,8 @@ from typing import Any
 from prometheus_client import Counter, Gauge, Histogram, start_http_server
 from psycopg import Connection
 
+from db.outbox import LAG_SQL
+
 BACKLOG = Gauge("catalog_indexer_backlog", "Outbox changes not yet acknowledged by OpenSearch")
 OLDEST_CHANGE_AGE = Gauge(
     "catalog_indexer_oldest_change_age_seconds",
@@ -23,16 +25,6 @@ BATCH_SECONDS = Histogram(
     buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
 )
 
-_LAG_SQL = """
-SELECT
-    (SELECT count(*) FROM outbox WHERE processed_at IS NULL) AS backlog,
-    (SELECT coalesce(extract(epoch FROM clock_timestamp() - min(created_at)), 0)
-       FROM outbox WHERE processed_at IS NULL) AS oldest_age,
-    (SELECT count(*) FROM outbox WHERE processed_at > clock_timestamp() - interval '1 minute') AS last_minute,
-    (SELECT count(*) FROM dead_letters WHERE resolved_at IS NULL) AS dead_letters
-"""
-
-
 @dataclass(frozen=True)
 class LagStats:
     backlog: int
@@ -42,7 +34,7 @@ class LagStats:
 
 
 def lag_stats(conn: Connection[Any]) -> LagStats:
-    row = conn.execute(_LAG_SQL).fetchone()
+    row = conn.execute(LAG_SQL).fetchone()
     assert row is not None
     backlog, oldest, last_minute, dead = row
     return LagStats(int(backlog), float(oldest), int(last_minute) / 60.0, int(dead))

@@ -17,6 +17,9 @@ class IndexerOptions:
     retention_hours: float = 24.0  # processed outbox rows older than this are pruned
     prune_every: float = 60.0  # seconds between prunes
     stats_every: float = 5.0  # seconds between lag-metric refreshes
+    # How a caught-up batch is made visible before it is marked processed: "refresh" (explicit, lowest
+    # lag, one small segment per batch) or "wait_for" (rides the scheduled refresh; cheaper, ~1.5 ticks).
+    visibility: str = "refresh"
     bulk_attempts: int = 5  # tries of one _bulk before the batch is rolled back
     backoff_base: float = 0.2  # seconds; doubles per attempt
     backoff_max: float = 30.0
@@ -30,6 +33,7 @@ class IndexerOptions:
             "poll_interval": "indexer_poll_interval",
             "refresh_interval": "index_refresh_interval",
             "retention_hours": "outbox_retention_hours",
+            "visibility": "indexer_visibility",
         }
         found = {field: getattr(settings, attr) for field, attr in names.items() if hasattr(settings, attr)}
         given = {k: v for k, v in overrides.items() if v is not None}

@@ -186,11 +186,12 @@ class OutboxConsumer:
         """Write and make visible: processed_at must mean searchable (read-your-writes)."""
         if not actions:
             return BulkOutcome()
-        # A caught-up stream rides the next scheduled refresh; a backlog refreshes once per batch.
-        refresh: Refresh = "false" if full else "wait_for"
+        # A backlog refreshes once per batch; a caught-up stream may instead ride the scheduled refresh.
+        ride_schedule = not full and self.options.visibility == "wait_for"
+        refresh: Refresh = "wait_for" if ride_schedule else "false"
         outcome = self.writer.write(self.alias, actions, refresh=refresh)
         # 409s mean another indexer wrote a newer version, maybe not yet visible: refresh to be sure.
-        if full or outcome.conflicts:
+        if not ride_schedule or outcome.conflicts:
             self._refresh()
         return outcome
 
@@ -326,3 +327,23 @@ class OutboxConsumer:
             return
         if deleted:
             log.info("pruned %d processed outbox rows", deleted)
+
+
+def run_workers(settings: Settings, options: IndexerOptions, stop: threading.Event, workers: int = 1) -> None:
+    """Run `workers` consumers side by side (SKIP LOCKED splits the backlog) until `stop` is set.
+
+    Batches of one consumer build documents while another's `_bulk` is in flight, which uses both
+    PostgreSQL and OpenSearch instead of waiting on them in turn.
+    """
+    consumers = [OutboxConsumer(settings, options, stop=stop) for _ in range(workers)]
+    threads = [threading.Thread(target=c.run, name=f"indexer-{i}") for i, c in enumerate(consumers[1:], 1)]
+    for thread in threads:
+        thread.start()
+    try:
+        consumers[0].run()
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join()
+        for consumer in consumers:
+            consumer.close()
