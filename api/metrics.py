@@ -1,0 +1,77 @@
+"""Prometheus metrics at `/metrics`: request rate and latency per route group, and the indexer's lag.
+
+With several uvicorn workers each process counts its own requests (scrape them through one worker, or
+run one worker per port); the lag gauges are read from PostgreSQL at scrape time, so they are global.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from litestar import Response, get
+from litestar.datastructures import State
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Gauge, Histogram, generate_latest
+from sqlalchemy import text
+
+from db.outbox import LAG_SQL
+
+log = logging.getLogger("catalog.api")
+
+REQUESTS = Counter("catalog_http_requests_total", "HTTP requests answered", ["method", "route_group", "status"])
+LATENCY = Histogram(
+    "catalog_http_request_duration_seconds", "HTTP request latency", ["route_group"],
+    buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
+# The indexer's lag as the outbox shows it (the indexer process exports its own catalog_indexer_* series).
+INDEXER_BACKLOG = Gauge("catalog_outbox_pending_changes", "Committed changes not yet searchable")
+INDEXER_OLDEST = Gauge("catalog_outbox_oldest_pending_age_seconds", "Age of the oldest change not yet searchable")
+INDEXER_RATE = Gauge("catalog_outbox_acknowledged_per_second", "Changes made searchable per second, last minute")
+DEAD_LETTERS = Gauge("catalog_dead_letters_unresolved", "Documents OpenSearch refused, awaiting a fix")
+
+KNOWN_GROUPS = {"products", "categories", "warehouses", "search", "synonyms", "quality", "users", "auth",
+                "health", "ready", "metrics", "schema"}
+
+
+def route_group(path: str) -> str:
+    """First path segment, from a closed set so label cardinality stays bounded."""
+    first = path.strip("/").split("/", 1)[0]
+    return first if first in KNOWN_GROUPS else "other"
+
+
+def metrics_middleware(app: ASGIApp) -> ASGIApp:
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = {"code": 500}
+
+        async def send_wrapper(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status["code"] = message["status"]
+            await send(message)
+
+        try:
+            await app(scope, receive, send_wrapper)
+        finally:
+            group = route_group(scope["path"])
+            REQUESTS.labels(scope["method"], group, str(status["code"])).inc()
+            LATENCY.labels(group).observe(time.perf_counter() - started)
+
+    return middleware
+
+
+@get("/metrics", tags=["operations"], security=[], include_in_schema=False)
+async def metrics(state: State) -> Response[bytes]:
+    try:
+        async with state.engine.connect() as conn:
+            backlog, oldest, last_minute, dead = (await conn.execute(text(LAG_SQL))).one()
+        INDEXER_BACKLOG.set(backlog)
+        INDEXER_OLDEST.set(float(oldest))
+        INDEXER_RATE.set(int(last_minute) / 60)
+        DEAD_LETTERS.set(dead)
+    except Exception as exc:  # the database being down must not hide the request metrics
+        log.warning("metrics: outbox lag unavailable (%s)", exc.__class__.__name__)
+    return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
