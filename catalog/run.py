@@ -48,14 +48,26 @@ def prepare(settings: Settings, demo_products: int, say: Callable[[str], None]) 
     from db.migrate import upgrade
     from indexer.client import make_client
     from indexer.mapping import ensure_index
+    from indexer.cli import reindex
     from stack import manager
 
     manager.up(settings, say=say)  # type: ignore[arg-type]
     say("database: applying migrations ...")
     upgrade(settings.database_url)
-    ensure_index(make_client(settings), settings)
+    client = make_client(settings)
+    index = ensure_index(client, settings)
     if demo_products > 0 and not seed_with_progress(demo_products, only_if_empty=True):
         say("demo catalog: the database already has products; left as it is.")
+    if client.count(index=index)["count"] == 0 and _has_products(settings):
+        say(f"search index {index} is empty but the database is not: rebuilding it ...")
+        reindex()  # the command's own progress bar
+
+
+def _has_products(settings: Settings) -> bool:
+    import psycopg
+
+    with psycopg.connect(settings.postgres_dsn) as conn:
+        return conn.execute("SELECT EXISTS (SELECT 1 FROM products)").fetchone() == (True,)
 
 
 def supervise(settings: Settings, say: Callable[[str], None]) -> int:

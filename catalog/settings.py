@@ -5,6 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -57,6 +58,16 @@ class Settings(BaseSettings):
     opensearch_transport_port: int = 9300
     opensearch_heap: str = "1g"
     index_alias: str = Field(default="products", pattern=r"^[a-z][a-z0-9_\-]*$")
+    index_refresh_interval: str = Field(default="1s", pattern=r"^(-1|\d+(ms|s|m))$")
+
+    # Indexer
+    indexer_batch_size: int = Field(default=500, ge=1, le=10_000)
+    indexer_batch_bytes: int = Field(default=5 * 1024 * 1024, ge=64 * 1024)
+    indexer_poll_interval: float = Field(default=1.0, gt=0)
+    # "refresh": refresh explicitly before marking a batch searchable (lowest lag); "wait_for": ride the
+    # scheduled refresh (cheaper under heavy writes, ~1.5 refresh intervals of lag).
+    indexer_visibility: Literal["refresh", "wait_for"] = "refresh"
+    outbox_retention_hours: float = Field(default=24.0, gt=0)
 
     # Auth
     jwt_secret: str = DEVELOPMENT_JWT_SECRET

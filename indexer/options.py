@@ -26,15 +26,14 @@ class IndexerOptions:
 
     @classmethod
     def from_settings(cls, settings: Settings, **overrides: Any) -> IndexerOptions:
-        """Defaults, then optional settings fields (if the settings object has them), then overrides."""
-        names = {
-            "batch_size": "indexer_batch_size",
-            "batch_bytes": "indexer_batch_bytes",
-            "poll_interval": "indexer_poll_interval",
-            "refresh_interval": "index_refresh_interval",
-            "retention_hours": "outbox_retention_hours",
-            "visibility": "indexer_visibility",
+        """The settings' values, then explicit overrides (CLI flags) where given."""
+        from_settings = {
+            "batch_size": settings.indexer_batch_size,
+            "batch_bytes": settings.indexer_batch_bytes,
+            "poll_interval": settings.indexer_poll_interval,
+            "refresh_interval": settings.index_refresh_interval,
+            "retention_hours": settings.outbox_retention_hours,
+            "visibility": settings.indexer_visibility,
         }
-        found = {field: getattr(settings, attr) for field, attr in names.items() if hasattr(settings, attr)}
         given = {k: v for k, v in overrides.items() if v is not None}
-        return replace(cls(), **found, **given)
+        return replace(cls(), **{**from_settings, **given})
