@@ -46,9 +46,9 @@ def prepare(settings: Settings, demo_products: int, say: Callable[[str], None]) 
     """Everything before the processes start: services, schema, index, demo catalog."""
     from db.cli_seed import seed_with_progress
     from db.migrate import upgrade
+    from indexer.cli import reindex
     from indexer.client import make_client
     from indexer.mapping import ensure_index
-    from indexer.cli import reindex
     from stack import manager
 
     manager.up(settings, say=say)  # type: ignore[arg-type]
