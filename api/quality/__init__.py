@@ -1,0 +1,1 @@
+"""Catalog quality for merchandisers: worklists, summaries, duplicates, trends and completeness rules."""

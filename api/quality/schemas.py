@@ -1,0 +1,139 @@
+"""Request and response schemas for the quality routes."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated
+
+from msgspec import Meta, Struct
+
+from api.products.schemas import CategoryRef
+from db.models import ProductStatus
+
+RuleField = Annotated[str, Meta(min_length=1, max_length=80, description=(
+    "brand, description, images, price, category, or attributes.<name>"))]
+MinLength = Annotated[int, Meta(ge=1, le=20_000, description=(
+    "Minimum characters (brand, description) or minimum number of images."))]
+
+
+class DuplicateReason(StrEnum):
+    SAME_GTIN = "same_gtin"
+    SAME_NAME_BRAND = "same_name_brand"
+    SIMILAR_NAME = "similar_name"
+
+
+class RuleSource(StrEnum):
+    GLOBAL = "global"
+    CATEGORY = "category"
+    REQUIRED_ATTRIBUTE = "required_attribute"
+    DEFAULT = "default"
+
+
+class ProductQualityRead(Struct):
+    id: int
+    sku: str
+    name: str
+    brand: str | None
+    category: CategoryRef | None
+    status: ProductStatus
+    completeness: int
+    missing_fields: list[str]
+    ready_to_sell: bool
+
+
+class MissingFieldCount(Struct):
+    field: str
+    count: int
+
+
+class CategoryQualityRead(Struct):
+    """Figures over the category and all its descendants (the catalog row: every product)."""
+
+    category: CategoryRef | None
+    products: int
+    avg_completeness: float
+    complete_pct: float
+    ready_to_sell_pct: float
+    top_missing: list[MissingFieldCount]
+
+
+class QualitySummary(Struct):
+    catalog: CategoryQualityRead
+    categories: list[CategoryQualityRead]
+
+
+class DuplicateProductRead(Struct):
+    id: int
+    sku: str
+    name: str
+    brand: str | None
+    category_id: int | None
+
+
+class DuplicateGroupRead(Struct):
+    reason: DuplicateReason
+    key: str
+    """The shared GTIN, the shared `brand / normalized name`, or for similar names the weakest similarity."""
+    products: list[DuplicateProductRead]
+
+
+class SimilarProductRead(Struct):
+    id: int
+    sku: str
+    name: str
+    brand: str | None
+    category_id: int | None
+    similarity: float
+
+
+class TrendPoint(Struct):
+    taken_on: date
+    products: int
+    avg_completeness: float
+    complete_pct: float
+    ready_to_sell_pct: float
+
+
+class QualityTrend(Struct):
+    category: CategoryRef | None
+    points: list[TrendPoint]
+
+
+class EffectiveRuleRead(Struct):
+    """`defined_in` is the category whose rule or required attribute applies (null: global or built in);
+    `inherited` is true when that is not the category asked about."""
+
+    id: int | None
+    field: str
+    min_length: int | None
+    weight: float
+    source: RuleSource
+    defined_in: CategoryRef | None
+    inherited: bool
+
+
+class EffectiveRules(Struct):
+    category: CategoryRef | None
+    rules: list[EffectiveRuleRead]
+
+
+class RuleCreate(Struct, forbid_unknown_fields=True):
+    """`category_id` null: the rule applies to every product."""
+
+    field: RuleField
+    category_id: int | None = None
+    min_length: MinLength | None = None
+    weight: Decimal = Decimal(1)
+
+
+class RuleRead(Struct):
+    id: int
+    category_id: int | None
+    field: str
+    min_length: int | None
+    weight: float
+    created_at: datetime
+    recompute: str
+    """`scheduled`: the affected products are being re-scored in the background."""
