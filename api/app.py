@@ -17,15 +17,18 @@ from api.deps import DEPENDENCIES
 from api.errors import EXCEPTION_HANDLERS
 from api.health import health, ready
 from api.inventory.controller import StockController, WarehouseController
+from api.metrics import metrics, metrics_middleware
 from api.middleware import rate_limit_middleware, request_context_middleware
 from api.openapi import openapi_config
 from api.products.controller import ProductController
+from api.quality.background import quality_lifespan
+from api.quality.controller import QualityController
 from api.users.controller import UserController
 from catalog.settings import Settings, get_settings
 from db.session import async_session_factory, make_async_engine
 
-ROUTES = [health, ready, AuthController, UserController, ProductController, CategoryController,
-          WarehouseController, StockController]
+ROUTES = [health, ready, metrics, AuthController, UserController, ProductController, CategoryController,
+          WarehouseController, StockController, QualityController]
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -51,8 +54,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         route_handlers=ROUTES,
         dependencies=DEPENDENCIES,
         exception_handlers=EXCEPTION_HANDLERS,
-        middleware=[request_context_middleware, rate_limit_middleware],
-        lifespan=[lifespan],
+        middleware=[request_context_middleware, metrics_middleware, rate_limit_middleware],
+        lifespan=[lifespan, quality_lifespan],
         openapi_config=openapi_config(),
         request_max_body_size=settings.max_request_body_bytes,
         cors_config=CORSConfig(allow_origins=settings.cors_allow_origins) if settings.cors_allow_origins else None,
