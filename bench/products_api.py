@@ -147,7 +147,7 @@ async def raw_scenarios(ids: list[int], requests: int, concurrency: int) -> list
 
 def prepare_database(rows: int) -> list[int]:
     settings = get_settings()
-    manager.up(settings, say=lambda _: None)  # type: ignore[arg-type]
+    manager.up(settings, say=lambda _: None)
     ensure_database(settings, BENCH_DB)
     upgrade(settings.database_url)
     with psycopg.connect(settings.postgres_dsn, autocommit=True) as conn:

@@ -51,7 +51,7 @@ def prepare(settings: Settings, demo_products: int, say: Callable[[str], None]) 
     from indexer.mapping import ensure_index
     from stack import manager
 
-    manager.up(settings, say=say)  # type: ignore[arg-type]
+    manager.up(settings, say=say)
     say("database: applying migrations ...")
     upgrade(settings.database_url)
     client = make_client(settings)

@@ -22,8 +22,8 @@ def upgrade(database_url: str, revision: str = "head") -> None:
 
 
 def current(database_url: str) -> str | None:
-    from sqlalchemy import create_engine, pool
     from alembic.runtime.migration import MigrationContext
+    from sqlalchemy import create_engine, pool
 
     engine = create_engine(database_url, poolclass=pool.NullPool)
     with engine.connect() as connection:

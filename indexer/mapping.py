@@ -240,7 +240,7 @@ def alias_target(client: OpenSearch, alias: str) -> str | None:
         found = client.indices.get_alias(name=alias)
     except NotFoundError:
         return None
-    names = sorted(found)
+    names: list[str] = sorted(found)
     if len(names) != 1:
         raise IndexSetupError(
             f"alias {alias!r} points at {len(names)} indices ({names}); expected exactly one"

@@ -48,9 +48,8 @@ def _start_opensearch(settings: Settings, say: Say) -> None:
     opensearch_node.wait_healthy(settings.opensearch_port, 180, pid, _opensearch_log(settings))
 
 
-def up(settings: Settings, say: Say | None = None) -> list[ServiceStatus]:
+def up(settings: Settings, say: Say = print) -> list[ServiceStatus]:
     """Start whatever is not running yet; never a second copy. Returns the final status."""
-    say = say or Say()
     started = time.monotonic()
     if settings.stack_managed:
         postgres_server.install(say)
@@ -72,8 +71,7 @@ def up(settings: Settings, say: Say | None = None) -> list[ServiceStatus]:
     return statuses
 
 
-def down(settings: Settings, say: Say | None = None) -> None:
-    say = say or Say()
+def down(settings: Settings, say: Say = print) -> None:
     if not settings.stack_managed:
         say("CATALOG_STACK_MANAGED=false: the services are yours, nothing stopped.")
         return

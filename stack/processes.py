@@ -8,7 +8,11 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
+
+Say = Callable[[str], None]
+"""Progress printer: launchers report what they are doing through it."""
 
 
 class StackError(RuntimeError):
@@ -70,7 +74,7 @@ def tail(path: Path, lines: int = 30) -> str:
         return f"(no log at {path})"
 
 
-def ensure_debian_packages(binaries: dict[str, str], packages: list[str], say: "Say") -> None:
+def ensure_debian_packages(binaries: dict[str, str], packages: list[str], say: Say) -> None:
     """Install Debian packages when any of `binaries` (name -> path) is missing."""
     missing = [name for name, path in binaries.items() if not Path(path).exists() and not shutil.which(name)]
     if not missing:
@@ -88,10 +92,3 @@ def ensure_debian_packages(binaries: dict[str, str], packages: list[str], say: "
                 f"`{' '.join(command)}` failed (exit {result.returncode}):\n{result.stderr[-2000:]}\n"
                 "Fix the package source or install the packages by hand, then rerun."
             )
-
-
-class Say:
-    """Progress printer; a callable so launchers can report what they are doing."""
-
-    def __call__(self, message: str) -> None:
-        print(message, flush=True)

@@ -40,7 +40,7 @@ def stack(settings: Settings) -> Settings:
     """Bring the stack up, or reuse the healthy one that is already running."""
     from stack import manager
 
-    manager.up(settings, say=lambda message: None)  # type: ignore[arg-type]
+    manager.up(settings, say=lambda message: None)
     return settings
 
 

@@ -56,7 +56,7 @@ def test_stack_up_twice_never_starts_a_second_copy(stack: Settings) -> None:
     from stack import manager
 
     before = {s.name: s.pid for s in manager.status(stack)}
-    after = {s.name: s.pid for s in manager.up(stack, say=lambda _: None)}  # type: ignore[arg-type]
+    after = {s.name: s.pid for s in manager.up(stack, say=lambda _: None)}
     assert before == after
     assert all(s.healthy for s in manager.status(stack))
 
