@@ -1,0 +1,1 @@
+"""Storefront search: public full-text search with disjunctive facets, suggestions and synonyms."""

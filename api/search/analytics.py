@@ -1,0 +1,69 @@
+"""Search analytics: every search is recorded in `search_queries`, off the response path.
+
+Entries are buffered in-process and written in one multi-row INSERT shortly after, by a background task;
+a failure is logged and the entries dropped, never affecting a shopper's response.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+log = logging.getLogger(__name__)
+
+FLUSH_DELAY_SECONDS: Final = 0.2
+MAX_BUFFER: Final = 5_000
+
+_INSERT = text(
+    "INSERT INTO search_queries (query, filters, sort, result_count, latency_ms, cached) "
+    "VALUES (:query, CAST(:filters AS jsonb), :sort, :result_count, :latency_ms, :cached)"
+)
+
+
+@dataclass(frozen=True)
+class SearchRecord:
+    query: str
+    filters: dict[str, Any]
+    sort: str
+    result_count: int
+    latency_ms: float
+    cached: bool
+
+    def row(self) -> dict[str, Any]:
+        return {"query": self.query, "filters": json.dumps(self.filters), "sort": self.sort,
+                "result_count": self.result_count, "latency_ms": round(self.latency_ms, 2), "cached": self.cached}
+
+
+@dataclass
+class AnalyticsRecorder:
+    sessions: async_sessionmaker[AsyncSession]
+    _buffer: list[SearchRecord] = field(default_factory=list)
+    _task: asyncio.Task[None] | None = None
+
+    def record(self, entry: SearchRecord) -> None:
+        """Queue an entry; never raises, never waits."""
+        if len(self._buffer) >= MAX_BUFFER:
+            return  # the database is not keeping up; analytics are best effort
+        self._buffer.append(entry)
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._flush_soon())
+
+    async def _flush_soon(self) -> None:
+        await asyncio.sleep(FLUSH_DELAY_SECONDS)
+        await self.flush()
+
+    async def flush(self) -> None:
+        entries, self._buffer = self._buffer, []
+        if not entries:
+            return
+        try:
+            async with self.sessions() as session, session.begin():
+                await session.execute(_INSERT, [e.row() for e in entries])
+        except Exception:  # analytics must never take search down; the cause is logged
+            log.exception("could not record %d search analytics entries", len(entries))

@@ -1,0 +1,127 @@
+"""Disjunctive facets: every facet counts under all filters except its own, in the one search request.
+
+The main query carries only what is never negotiable (active products, the text); the shopper's filters go
+to `post_filter` for the hits, and each facet's aggregation is wrapped in a `filter` of the other filters.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any, Final
+
+from api.search.schemas import (
+    AvailabilityFacet,
+    CategoryFacetValue,
+    Facets,
+    FacetValue,
+    PriceFacet,
+    PriceRange,
+    SearchParams,
+)
+from indexer import mapping as f
+
+Body = dict[str, Any]
+
+BRAND_SIZE: Final = 20
+CATEGORY_SIZE: Final = 50
+ATTRIBUTE_VALUE_SIZE: Final = 30
+MAX_ATTRIBUTE_FACETS: Final = 10
+PRICE_EDGES: Final = (10.0, 25.0, 50.0, 100.0, 250.0, 500.0, 1000.0)
+ATTR_PREFIX: Final = "attr."
+
+
+def lucene_regex_escape(text: str) -> str:
+    return re.sub(r'([.?+*|{}\[\]()"\\#@&<>~^$])', r"\\\1", text)
+
+
+def category_children_regex(category: str | None) -> str:
+    """Paths one level below `category` (or top-level paths), as a terms `include` regex."""
+    if not category:
+        return "[^/]+"
+    return f"{lucene_regex_escape(category)}/[^/]+"
+
+
+def price_ranges() -> list[Body]:
+    ranges: list[Body] = [{"to": PRICE_EDGES[0]}]
+    ranges += [{"from": low, "to": high} for low, high in itertools.pairwise(PRICE_EDGES)]
+    ranges.append({"from": PRICE_EDGES[-1]})
+    return ranges
+
+
+def _except(filters: Mapping[str, Body], own: str, inner: Body) -> Body:
+    """`inner` under every filter but `own`: the disjunctive part."""
+    others = [clause for name, clause in filters.items() if name != own]
+    if not others:
+        return inner
+    wrapped: Body = {"filter": others[0] if len(others) == 1 else {"bool": {"filter": others}}}
+    wrapped["aggs"] = {"f": inner}
+    return wrapped
+
+
+def aggregations(params: SearchParams, filters: Mapping[str, Body], attribute_keys: Sequence[str]) -> Body:
+    """Brand, category children, attributes, price and availability aggregations."""
+    aggs: Body = {
+        "brand": _except(filters, "brand", {"terms": {"field": f.BRAND_KEYWORD, "size": BRAND_SIZE}}),
+        "category": _except(filters, "category", {"terms": {
+            "field": f.CATEGORY_PATH, "size": CATEGORY_SIZE, "include": category_children_regex(params.category)}}),
+        "price_stats": _except(filters, "price", {"stats": {"field": f.PRICE}}),
+        "price_ranges": _except(filters, "price", {"range": {"field": f.PRICE, "ranges": price_ranges()}}),
+        "availability": _except(filters, "availability", {"terms": {"field": f.IN_STOCK, "size": 2}}),
+    }
+    for key in attribute_keys:
+        include = f"{lucene_regex_escape(key)}{f.ATTR_PAIR_SEPARATOR}.*"
+        aggs[f"{ATTR_PREFIX}{key}"] = _except(filters, f"{ATTR_PREFIX}{key}", {"terms": {
+            "field": f.ATTR_PAIRS, "size": ATTRIBUTE_VALUE_SIZE, "include": include}})
+    return aggs
+
+
+def _unwrap(agg: Body | None) -> Body:
+    if agg is None:
+        return {}
+    inner: Body = agg.get("f", agg)
+    return inner
+
+
+def _buckets(agg: Body | None) -> list[Body]:
+    return list(_unwrap(agg).get("buckets", []))
+
+
+def _attribute_values(agg: Body | None, key: str) -> list[FacetValue]:
+    cut = len(key) + len(f.ATTR_PAIR_SEPARATOR)
+    return [FacetValue(b["key"][cut:], b["doc_count"]) for b in _buckets(agg)]
+
+
+def _availability(agg: Body | None) -> AvailabilityFacet:
+    counts = {str(b.get("key_as_string", b["key"])): b["doc_count"] for b in _buckets(agg)}
+    return AvailabilityFacet(in_stock=counts.get("true", 0), out_of_stock=counts.get("false", 0))
+
+
+def _price(stats: Body | None, ranges: Body | None) -> PriceFacet:
+    values = _unwrap(stats)
+    return PriceFacet(
+        min=values.get("min"), max=values.get("max"),
+        ranges=[PriceRange(from_=b.get("from"), to=b.get("to"), count=b["doc_count"]) for b in _buckets(ranges)],
+    )
+
+
+def parse(aggs: Body, attribute_keys: Sequence[str], category_names: Mapping[str, str]) -> Facets:
+    """The facets of a response; attribute facets without any value are left out."""
+    attributes = {key: values for key in attribute_keys
+                  if (values := _attribute_values(aggs.get(f"{ATTR_PREFIX}{key}"), key))}
+    category = [CategoryFacetValue(value=b["key"], name=category_names.get(b["key"], b["key"].rsplit("/", 1)[-1]),
+                                   count=b["doc_count"]) for b in _buckets(aggs.get("category"))]
+    return Facets(
+        brand=[FacetValue(b["key"], b["doc_count"]) for b in _buckets(aggs.get("brand"))],
+        category=category,
+        attributes=attributes,
+        price=_price(aggs.get("price_stats"), aggs.get("price_ranges")),
+        availability=_availability(aggs.get("availability")),
+    )
+
+
+def common_keys_body() -> Body:
+    """The most common attribute names among active products (facets when no category is chosen)."""
+    return {"size": 0, "query": {"term": {f.STATUS: "active"}},
+            "aggs": {"keys": {"terms": {"field": f.ATTR_KEYS, "size": MAX_ATTRIBUTE_FACETS}}}}

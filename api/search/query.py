@@ -1,0 +1,282 @@
+"""Pure builders of OpenSearch request bodies from validated search parameters (no I/O).
+
+Only `match`, `multi_match`, `term(s)`, `prefix`, `range` and `wildcard` (with escaped input) are used,
+never `query_string`: whatever a shopper types is analysed as text, so no character is syntax.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any, Final
+
+from api.search import facets
+from api.search.schemas import SearchParams
+from indexer import mapping as f
+
+Body = dict[str, Any]
+Expansions = Mapping[str, Sequence[str]]
+"""Synonyms: a lowercase term or phrase -> the alternatives a query for it also matches."""
+
+MAX_TERMS: Final = 12
+MAX_SYNONYM_WORDS: Final = 3
+FUZZINESS: Final = "AUTO"  # 0 edits up to 2 chars, 1 edit for 3-5, 2 edits from 6 characters
+PREFIX_LENGTH: Final = 1  # the first letter is trusted: a big saving in fuzzy term expansion
+SKU_BOOST: Final = 100.0
+
+# Field boosts: name > brand > attributes > category names > description.
+EXACT_FIELDS: Final = (f"{f.NAME_EXACT}^8", f"{f.NAME}^6", f"{f.BRAND}^4", f"{f.CATEGORY_NAMES}^2",
+                       f"{f.DESCRIPTION}^1", f"{f.SKU_TEXT}^6")
+FUZZY_FIELDS: Final = (f"{f.NAME}^6", f"{f.BRAND}^4", f"{f.CATEGORY_NAMES}^2", f"{f.DESCRIPTION}^1")
+ATTRIBUTE_BOOST: Final = 3.0
+AUTOCOMPLETE_FIELDS: Final = (f.AUTOCOMPLETE, f"{f.AUTOCOMPLETE}._2gram", f"{f.AUTOCOMPLETE}._3gram")
+
+SOURCE_FIELDS: Final = [f.ID, f.SKU, f.NAME, f.BRAND, f.PRICE, f.CURRENCY, f.CATEGORY_PATH, f.IN_STOCK,
+                        f.AVAILABLE, f.IMAGES]
+SEARCH_FILTER_PATH: Final = ",".join((
+    "took", "hits.total.value", "hits.hits._id", "hits.hits._score", "hits.hits._source",
+    "hits.hits.highlight", "hits.hits.sort", "aggregations", "suggest.did_you_mean.options.text",
+))
+
+SORTS: Final[dict[str, list[Any]]] = {
+    # Under relevance, everything in stock ranks before anything out of stock.
+    "relevance": [{f.IN_STOCK: "desc"}, {"_score": "desc"}, {f.ID: "asc"}],
+    "price_asc": [{f.PRICE: "asc"}, {f.ID: "asc"}],
+    "price_desc": [{f.PRICE: "desc"}, {f.ID: "asc"}],
+    "newest": [{f.CREATED_AT: "desc"}, {f.ID: "desc"}],
+    "name": [{f.NAME_SORT: "asc"}, {f.ID: "asc"}],
+}
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+_WILDCARD_SPECIAL = re.compile(r"([*?\\])")
+
+
+class BadCursor(ValueError):
+    """The cursor is not one this API issued for this sort."""
+
+
+# --- text ---------------------------------------------------------------------------------------------
+
+def normalize_query(q: str) -> str:
+    """Lowercase words joined by single spaces: the text the builders and the cache key use."""
+    return " ".join(tokenize(q))
+
+
+def tokenize(q: str) -> list[str]:
+    return _WORD.findall(q.lower())[:MAX_TERMS]
+
+
+def group_terms(words: Sequence[str], expansions: Expansions) -> list[tuple[str, tuple[str, ...]]]:
+    """Split the words into (text, synonyms) groups, longest synonym phrase first."""
+    groups: list[tuple[str, tuple[str, ...]]] = []
+    i = 0
+    while i < len(words):
+        for size in range(min(MAX_SYNONYM_WORDS, len(words) - i), 0, -1):
+            phrase = " ".join(words[i:i + size])
+            alternatives = expansions.get(phrase)
+            if alternatives or size == 1:
+                groups.append((phrase, tuple(alternatives or ())))
+                i += size
+                break
+    return groups
+
+
+def _escape_wildcard(text: str) -> str:
+    return _WILDCARD_SPECIAL.sub(r"\\\1", text)
+
+
+def _word_match(text: str, fuzzy: bool) -> dict[str, Any]:
+    """One word (or synonym phrase) anywhere in the product: text fields, SKU, attribute values."""
+    clauses: list[Body] = [
+        {"multi_match": {"query": text, "fields": list(EXACT_FIELDS), "operator": "and", "boost": 2.0}},
+        {"wildcard": {f.ATTR_PAIRS: {"value": f"*{f.ATTR_PAIR_SEPARATOR}{_escape_wildcard(text)}",
+                                     "case_insensitive": True, "boost": ATTRIBUTE_BOOST}}},
+    ]
+    if fuzzy:
+        clauses.append({"multi_match": {"query": text, "fields": list(FUZZY_FIELDS), "operator": "and",
+                                        "fuzziness": FUZZINESS, "prefix_length": PREFIX_LENGTH,
+                                        "max_expansions": 20, "boost": 0.5}})
+    return {"dis_max": {"queries": clauses}}
+
+
+def _group_clause(text: str, alternatives: Sequence[str], last: bool) -> Body:
+    """A word group matches through itself (fuzzy), any synonym (exact) or, for the last one, as a prefix."""
+    options = [_word_match(text, fuzzy=True)]
+    options += [_word_match(alt, fuzzy=False) for alt in alternatives]
+    if last and " " not in text and len(text) >= 2:
+        options.append({"prefix": {f.AUTOCOMPLETE: {"value": text, "boost": 0.8}}})
+    return options[0] if len(options) == 1 else {"bool": {"should": options, "minimum_should_match": 1}}
+
+
+def text_query(q: str, expansions: Expansions | None = None) -> Body:
+    """Every word must match somewhere (typo tolerant); exact phrase, exact words and prefixes score higher.
+
+    A query equal to a SKU matches that SKU exactly (never fuzzed) and ranks it first.
+    """
+    words = tokenize(q)
+    if not words:
+        return {"match_all": {}}
+    text = " ".join(words)
+    groups = group_terms(words, expansions or {})
+    must = [_group_clause(g, alts, last=i == len(groups) - 1) for i, (g, alts) in enumerate(groups)]
+    every_word = {"bool": {
+        "must": must,
+        "should": [
+            {"match_phrase": {f.NAME_EXACT: {"query": text, "boost": 10.0}}},
+            {"multi_match": {"query": text, "type": "bool_prefix", "fields": list(AUTOCOMPLETE_FIELDS),
+                             "operator": "and", "boost": 2.0}},
+        ],
+    }}
+    sku = q.strip()
+    return {"bool": {"should": [{"term": {f.SKU: {"value": sku, "boost": SKU_BOOST}}}, every_word],
+                     "minimum_should_match": 1}}
+
+
+# --- filters ------------------------------------------------------------------------------------------
+
+def active_only() -> Body:
+    """Shoppers only ever see sellable products."""
+    return {"term": {f.STATUS: "active"}}
+
+
+def filter_clauses(params: SearchParams) -> dict[str, Body]:
+    """Each filter the shopper set, keyed by its facet name (`attr.<name>` for attributes)."""
+    clauses: dict[str, Body] = {}
+    if params.category:
+        clauses["category"] = {"term": {f.CATEGORY_PATH: params.category}}
+    if params.brands:
+        clauses["brand"] = {"terms": {f.BRAND_KEYWORD: list(params.brands)}}
+    for name, values in params.attributes:
+        pairs = [f"{name}{f.ATTR_PAIR_SEPARATOR}{value}" for value in values]
+        clauses[f"attr.{name}"] = {"terms": {f.ATTR_PAIRS: pairs}}
+    if params.price_min is not None or params.price_max is not None:
+        bounds: dict[str, float] = {}
+        if params.price_min is not None:
+            bounds["gte"] = params.price_min
+        if params.price_max is not None:
+            bounds["lte"] = params.price_max
+        clauses["price"] = {"range": {f.PRICE: bounds}}
+    if params.in_stock is not None:
+        clauses["availability"] = {"term": {f.IN_STOCK: params.in_stock}}
+    return clauses
+
+
+def combine(clauses: Sequence[Body]) -> Body | None:
+    if not clauses:
+        return None
+    return clauses[0] if len(clauses) == 1 else {"bool": {"filter": list(clauses)}}
+
+
+# --- the search body -----------------------------------------------------------------------------------
+
+def highlight() -> Body:
+    return {
+        "encoder": "html",
+        "pre_tags": ["<em>"],
+        "post_tags": ["</em>"],
+        "require_field_match": False,
+        "fields": {
+            f.NAME: {"number_of_fragments": 0},
+            f.BRAND: {"number_of_fragments": 0},
+            f.DESCRIPTION: {"fragment_size": 160, "number_of_fragments": 1},
+        },
+    }
+
+
+def did_you_mean(q: str) -> Body:
+    return {"text": normalize_query(q), "did_you_mean": {"phrase": {
+        "field": f.SPELL, "size": 1, "gram_size": 3, "max_errors": 2, "confidence": 1.0,
+        "direct_generator": [{"field": f.SPELL, "suggest_mode": "always", "min_word_length": 3}],
+    }}}
+
+
+def search_body(params: SearchParams, facet_keys: Sequence[str], expansions: Expansions | None = None,
+                with_suggest: bool = True) -> Body:
+    """The whole storefront request: hits, disjunctive facets and did-you-mean in one round trip."""
+    filters = filter_clauses(params)
+    body: Body = {
+        "query": {"bool": {"must": [text_query(params.q, expansions)], "filter": [active_only()]}},
+        "sort": SORTS[params.sort],
+        "size": params.per_page,
+        "_source": SOURCE_FIELDS,
+        "track_total_hits": True,
+        "aggs": facets.aggregations(params, filters, facet_keys),
+    }
+    post_filter = combine(list(filters.values()))
+    if post_filter is not None:
+        body["post_filter"] = post_filter
+    if params.search_after is not None:
+        body["search_after"] = list(params.search_after)
+    elif params.offset:
+        body["from"] = params.offset
+    if params.sort == "relevance":
+        body["track_scores"] = True
+    if tokenize(params.q):
+        body["highlight"] = highlight()
+        if with_suggest:
+            body["suggest"] = did_you_mean(params.q)
+    return body
+
+
+# --- deep paging ----------------------------------------------------------------------------------------
+
+def encode_cursor(sort: str, values: Sequence[Any]) -> str:
+    raw = json.dumps([sort, list(values)], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, sort: str) -> tuple[Any, ...]:
+    """The search_after values of a cursor; BadCursor unless this API issued it for this sort."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        decoded = json.loads(raw)
+    except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
+        raise BadCursor("not a cursor this API issued") from exc
+    expected = len(SORTS.get(sort, []))
+    valid = (isinstance(decoded, list) and len(decoded) == 2 and isinstance(decoded[1], list)
+             and len(decoded[1]) == expected
+             and all(isinstance(v, str | int | float | bool) or v is None for v in decoded[1]))
+    if not valid:
+        raise BadCursor("not a cursor this API issued")
+    if decoded[0] != sort:
+        raise BadCursor(f"this cursor belongs to sort={decoded[0]!r}; keep the sort while paging")
+    return tuple(decoded[1])
+
+
+# --- suggestions -----------------------------------------------------------------------------------------
+
+def suggest_body(q: str, size: int = 6) -> Body:
+    """Products by as-you-type prefix (fuzzy from 3 characters), brands and category levels from the same hits."""
+    text = normalize_query(q)
+    fuzzy = len(text.replace(" ", "")) >= 3
+    prefix: Body = {"multi_match": {"query": text, "type": "bool_prefix", "fields": list(AUTOCOMPLETE_FIELDS),
+                                    "operator": "and"}}
+    should: list[Body] = [prefix]
+    if fuzzy:
+        should.append({"match": {f.AUTOCOMPLETE: {"query": text, "operator": "and", "fuzziness": FUZZINESS,
+                                                  "prefix_length": PREFIX_LENGTH, "boost": 0.5}}})
+        should.append({"multi_match": {"query": text, "type": "bool_prefix", "fields": list(AUTOCOMPLETE_FIELDS),
+                                       "operator": "and", "fuzziness": FUZZINESS,
+                                       "prefix_length": PREFIX_LENGTH, "boost": 0.3}})
+    last = text.split(" ")[-1] if text else ""
+    category_regex = f"(.*/)?{facets.lucene_regex_escape(last)}[^/]*"
+    return {
+        "size": size,
+        "query": {"bool": {"filter": [active_only()], "should": should, "minimum_should_match": 1}},
+        "sort": [{f.IN_STOCK: "desc"}, {"_score": "desc"}, {f.ID: "asc"}],
+        "_source": [f.ID, f.SKU, f.NAME, f.BRAND],
+        "aggs": {
+            "brands": {"filter": {"bool": {"filter": [active_only()], "must": [{"multi_match": {
+                "query": text, "type": "bool_prefix", "fields": [f.BRAND], "operator": "and",
+                **({"fuzziness": FUZZINESS, "prefix_length": PREFIX_LENGTH} if fuzzy else {})}}]}},
+                "aggs": {"values": {"terms": {"field": f.BRAND_KEYWORD, "size": 5}}}},
+            "categories": {"filter": active_only(), "aggs": {"values": {"terms": {
+                "field": f.CATEGORY_PATH, "size": 5, "include": category_regex}}}},
+        },
+    }
+
+
+SUGGEST_FILTER_PATH: Final = "took,hits.hits._source,aggregations"

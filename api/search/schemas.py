@@ -1,0 +1,149 @@
+"""Request and response schemas for storefront search, suggestions and synonyms."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from msgspec import Meta, Struct
+
+Sort = Literal["relevance", "price_asc", "price_desc", "newest", "name"]
+SORTS: tuple[str, ...] = ("relevance", "price_asc", "price_desc", "newest", "name")
+MAX_QUERY_LENGTH = 256
+MAX_PER_PAGE = 100
+DEFAULT_PER_PAGE = 20
+
+
+class SearchParams(Struct, frozen=True, kw_only=True):
+    """A validated search request; `attributes` maps an attribute name to the values OR-ed together."""
+
+    q: str = ""
+    category: str | None = None
+    brands: tuple[str, ...] = ()
+    attributes: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    price_min: float | None = None
+    price_max: float | None = None
+    in_stock: bool | None = None
+    sort: Sort = "relevance"
+    page: int = 1
+    per_page: int = DEFAULT_PER_PAGE
+    search_after: tuple[str | int | float | bool | None, ...] | None = None
+
+    @property
+    def offset(self) -> int:
+        return 0 if self.search_after is not None else (self.page - 1) * self.per_page
+
+
+class SearchItem(Struct):
+    id: int
+    sku: str
+    name: str
+    brand: str | None
+    price: float
+    currency: str
+    category_path: list[str]
+    in_stock: bool
+    available: int
+    image: str | None
+    highlights: dict[str, list[str]]
+    """Matched fragments per field (`name`, `brand`, `description`), HTML-escaped, matches in `<em>`."""
+    score: float | None
+
+
+class FacetValue(Struct):
+    value: str
+    count: int
+
+
+class CategoryFacetValue(Struct):
+    value: str
+    """The category path, usable as the `category` filter."""
+    name: str
+    count: int
+
+
+class PriceRange(Struct, rename={"from_": "from"}):
+    from_: Annotated[float | None, Meta(description="Inclusive lower bound")] = None
+    to: Annotated[float | None, Meta(description="Exclusive upper bound")] = None
+    count: int = 0
+
+
+class PriceFacet(Struct):
+    min: float | None
+    max: float | None
+    ranges: list[PriceRange]
+
+
+class AvailabilityFacet(Struct):
+    in_stock: int
+    out_of_stock: int
+
+
+class Facets(Struct):
+    """Disjunctive counts: each facet applies every filter except its own."""
+
+    brand: list[FacetValue]
+    category: list[CategoryFacetValue]
+    """Children of the selected category (or the top level), with product counts per subtree."""
+    attributes: dict[str, list[FacetValue]]
+    price: PriceFacet
+    availability: AvailabilityFacet
+
+
+class SearchResponse(Struct):
+    query: str
+    total: int
+    page: int
+    per_page: int
+    items: list[SearchItem]
+    facets: Facets
+    did_you_mean: str | None
+    """A better spelling found in the catalog, if any."""
+    corrected: bool
+    """True when the original query found nothing and `items` are the results of `did_you_mean`."""
+    next_cursor: str | None
+    """Pass as `cursor` to get the next page (deep paging); null on the last page."""
+    fresh: bool
+    """False when `after_change` was given and the change was not yet searchable within the bound."""
+    took_ms: float
+
+
+class ProductSuggestion(Struct):
+    id: int
+    sku: str
+    name: str
+    brand: str | None
+
+
+class CategorySuggestion(Struct):
+    value: str
+    name: str
+    count: int
+
+
+class SuggestResponse(Struct):
+    query: str
+    products: list[ProductSuggestion]
+    brands: list[FacetValue]
+    categories: list[CategorySuggestion]
+    took_ms: float
+
+
+SynonymTerm = Annotated[str, Meta(min_length=1, max_length=100, pattern=r"\S")]
+SynonymTerms = Annotated[list[SynonymTerm], Meta(min_length=1, max_length=50)]
+SynonymReplacements = Annotated[list[SynonymTerm], Meta(max_length=50)]
+
+
+class SynonymCreate(Struct, forbid_unknown_fields=True):
+    """Equivalents when `replacements` is empty (`["tv", "television"]`, at least two terms); otherwise
+    one-way: a query for any of `terms` also finds `replacements` (`laptop => notebook`)."""
+
+    terms: SynonymTerms
+    replacements: SynonymReplacements = []
+
+
+class SynonymRead(Struct):
+    id: int
+    terms: list[str]
+    replacements: list[str]
+    created_at: datetime

@@ -1,0 +1,384 @@
+"""Storefront search: validate the request, wait for freshness, serve from cache or one OpenSearch request.
+
+Everything a search needs besides OpenSearch (synonyms, category names, facetable attributes, the most common
+attribute keys) is cached in-process, so the hot path is two Redis calls and one OpenSearch round trip.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import re
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+import msgspec
+from litestar.datastructures import State
+from opensearchpy import AsyncOpenSearch
+from opensearchpy.exceptions import ConnectionError as OSConnectionError
+from opensearchpy.exceptions import NotFoundError, RequestError, TransportError
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from api.errors import InvalidInput, ServiceUnavailable
+from api.search import facets, query
+from api.search.analytics import AnalyticsRecorder, SearchRecord
+from api.search.cache import ResponseCache
+from api.search.freshness import wait_until_searchable
+from api.search.schemas import (
+    MAX_PER_PAGE,
+    MAX_QUERY_LENGTH,
+    SORTS,
+    CategorySuggestion,
+    FacetValue,
+    ProductSuggestion,
+    SearchItem,
+    SearchParams,
+    SearchResponse,
+    SuggestResponse,
+)
+from api.search.synonyms import SynonymStore
+from catalog.settings import Settings
+from indexer import mapping as f
+from indexer.documents import category_levels
+
+log = logging.getLogger(__name__)
+
+MAX_RESULT_WINDOW: Final = 10_000  # the index's `index.max_result_window` (OpenSearch default)
+TAXONOMY_TTL: Final = 30.0
+TAXONOMY_MISS_RELOAD: Final = 1.0
+COMMON_KEYS_TTL: Final = 60.0
+MAX_ATTRIBUTE_VALUES: Final = 20
+ATTR_PARAM: Final = "attr."
+ATTRIBUTE_NAME: Final = re.compile(r"[a-z][a-z0-9_]{0,63}")
+SEARCH_PARAMS: Final = frozenset({"q", "category", "brand", "price_min", "price_max", "in_stock", "sort", "page",
+                                  "per_page", "cursor", "after_change"})
+SUGGEST_PARAMS: Final = frozenset({"q"})
+
+_search_decoder = msgspec.json.Decoder(SearchResponse)
+_suggest_decoder = msgspec.json.Decoder(SuggestResponse)
+_encoder = msgspec.json.Encoder()
+
+
+# --- request validation ------------------------------------------------------------------------------------
+
+def _invalid(field_name: str, problem: str) -> InvalidInput:
+    return InvalidInput(f"Invalid search parameter `{field_name}`: {problem}.", {"fields": {field_name: problem}})
+
+
+def refuse_unknown(keys: Iterable[str], allowed: frozenset[str], attributes: bool) -> None:
+    unknown = sorted({k for k in keys if k not in allowed and not (attributes and k.startswith(ATTR_PARAM))})
+    if unknown:
+        known = ", ".join(sorted(allowed)) + (", attr.<name>" if attributes else "")
+        raise InvalidInput(f"Unknown query parameter(s): {', '.join(unknown)}. Known: {known}.",
+                           {"fields": dict.fromkeys(unknown, "unknown parameter")})
+
+
+def attribute_filters(pairs: Iterable[tuple[str, str]]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """`attr.color=red&attr.color=blue&attr.size=m` -> (("color", ("blue", "red")), ("size", ("m",)))."""
+    found: dict[str, dict[str, None]] = {}
+    for key, value in pairs:
+        if not key.startswith(ATTR_PARAM):
+            continue
+        name = key[len(ATTR_PARAM):]
+        if not ATTRIBUTE_NAME.fullmatch(name):
+            raise _invalid(key, "attribute names are lowercase letters, digits and underscores")
+        if not value or len(value) > 200:
+            raise _invalid(key, "give a value of 1 to 200 characters")
+        found.setdefault(name, {})[value] = None
+    if len(found) > 20:
+        raise _invalid("attr", "at most 20 attribute filters")
+    return tuple((name, tuple(sorted(values))) for name, values in sorted(found.items()))
+
+
+def _finite(name: str, value: float | None) -> float | None:
+    if value is not None and (not math.isfinite(value) or value < 0):
+        raise _invalid(name, "a non-negative number")
+    return value
+
+
+def build_params(*, q: str | None, category: str | None, brand: Sequence[str] | None, price_min: float | None,
+                 price_max: float | None, in_stock: bool | None, sort: str, page: int, per_page: int,
+                 cursor: str | None, attributes: Iterable[tuple[str, str]] = ()) -> SearchParams:
+    """Validate what the types alone cannot, and normalize the order of multi-valued filters."""
+    text_q = " ".join((q or "").split())
+    if len(q or "") > MAX_QUERY_LENGTH:
+        raise _invalid("q", f"at most {MAX_QUERY_LENGTH} characters")
+    if sort not in SORTS:
+        raise _invalid("sort", f"one of {', '.join(SORTS)}")
+    if not 1 <= per_page <= MAX_PER_PAGE:
+        raise _invalid("per_page", f"between 1 and {MAX_PER_PAGE}")
+    if page < 1:
+        raise _invalid("page", "1 or more")
+    if page * per_page > MAX_RESULT_WINDOW:
+        raise _invalid("page", f"page x per_page may not exceed {MAX_RESULT_WINDOW}; use `cursor` to page deeper")
+    price_min, price_max = _finite("price_min", price_min), _finite("price_max", price_max)
+    if price_min is not None and price_max is not None and price_min > price_max:
+        raise _invalid("price_min", "not above price_max")
+    brands = tuple(sorted({b for b in (brand or []) if b}))
+    if len(brands) > 50:
+        raise _invalid("brand", "at most 50 brands")
+    search_after = None
+    if cursor:
+        try:
+            search_after = query.decode_cursor(cursor, sort)
+        except query.BadCursor as exc:
+            raise _invalid("cursor", str(exc)) from exc
+    return SearchParams(
+        q=text_q, category=(category or "").strip("/") or None, brands=brands,
+        attributes=attribute_filters(attributes), price_min=price_min, price_max=price_max, in_stock=in_stock,
+        sort=sort, page=page, per_page=per_page, search_after=search_after,  # type: ignore[arg-type]
+    )
+
+
+def cache_identity(params: SearchParams) -> str:
+    """The normalized request: equal for requests that must get equal answers."""
+    return _encoder.encode(msgspec.structs.replace(params, q=params.q.lower())).decode()
+
+
+# --- cached catalog knowledge ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Taxonomy:
+    names: dict[str, str] = field(default_factory=dict)
+    facetable: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def facetable_for(self, category: str) -> list[str]:
+        """Facetable attributes of the category, including those inherited from its ancestors."""
+        keys: dict[str, None] = {}
+        for level in category_levels(category):
+            keys.update(dict.fromkeys(self.facetable.get(level, ())))
+        return list(keys)
+
+
+_TAXONOMY_SQL = text("""
+SELECT c.path, c.name, coalesce(array_agg(a.name ORDER BY a.name) FILTER (WHERE a.facetable), '{}')
+FROM categories c LEFT JOIN category_attributes a ON a.category_id = c.id
+GROUP BY c.path, c.name
+""")
+
+
+@dataclass
+class SearchRuntime:
+    """Per-process search state: the cache, synonyms, analytics buffer and cached catalog knowledge."""
+
+    cache: ResponseCache
+    recorder: AnalyticsRecorder
+    synonyms: SynonymStore = field(default_factory=SynonymStore)
+    taxonomy: Taxonomy = field(default_factory=Taxonomy)
+    taxonomy_loaded: float = float("-inf")
+    common_keys: list[str] = field(default_factory=list)
+    common_keys_loaded: float = float("-inf")
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    async def current_taxonomy(self, sessions: async_sessionmaker[AsyncSession], needed: Iterable[str]) -> Taxonomy:
+        age = time.monotonic() - self.taxonomy_loaded
+        missing = any(path not in self.taxonomy.names for path in needed)
+        if age < TAXONOMY_TTL and not (missing and age >= TAXONOMY_MISS_RELOAD):
+            return self.taxonomy
+        async with self.lock:
+            if time.monotonic() - self.taxonomy_loaded >= min(age, TAXONOMY_TTL):
+                async with sessions() as session:
+                    rows = (await session.execute(_TAXONOMY_SQL)).all()
+                self.taxonomy = Taxonomy({r[0]: r[1] for r in rows}, {r[0]: tuple(r[2]) for r in rows if r[2]})
+                self.taxonomy_loaded = time.monotonic()
+        return self.taxonomy
+
+    async def most_common_keys(self, client: AsyncOpenSearch, alias: str) -> list[str]:
+        if time.monotonic() - self.common_keys_loaded < COMMON_KEYS_TTL:
+            return self.common_keys
+        self.common_keys_loaded = time.monotonic()
+        raw = await client.search(index=alias, body=facets.common_keys_body(), filter_path="aggregations")
+        buckets = raw.get("aggregations", {}).get("keys", {}).get("buckets", [])
+        self.common_keys = [b["key"] for b in buckets]
+        return self.common_keys
+
+
+def runtime(state: State) -> SearchRuntime:
+    """The process's SearchRuntime, created on first use (the app lifespan owns the clients it wraps)."""
+    found = getattr(state, "search_runtime", None)
+    if isinstance(found, SearchRuntime):
+        return found
+    settings: Settings = state.settings
+    created = SearchRuntime(ResponseCache(state.redis, settings.index_alias), AnalyticsRecorder(state.sessions))
+    state.search_runtime = created
+    return created
+
+
+# --- OpenSearch ------------------------------------------------------------------------------------------
+
+async def _opensearch(client: AsyncOpenSearch, alias: str, body: dict[str, Any], filter_path: str,
+                      params: SearchParams | None = None) -> dict[str, Any]:
+    try:
+        result: dict[str, Any] = await client.search(index=alias, body=body, filter_path=filter_path)
+        return result
+    except RequestError as exc:
+        if params is not None and params.search_after is not None:
+            raise _invalid("cursor", "does not fit this search") from exc
+        raise
+    except NotFoundError as exc:
+        raise ServiceUnavailable("The search index does not exist yet; run `catalog reindex`.",
+                                 code="SEARCH_UNAVAILABLE") from exc
+    except (OSConnectionError, TransportError) as exc:
+        if isinstance(exc, TransportError) and not isinstance(exc, OSConnectionError) and \
+                isinstance(exc.status_code, int) and exc.status_code < 500 and exc.status_code != 429:
+            raise
+        log.warning("search backend unavailable: %s", exc)
+        raise ServiceUnavailable("Search is temporarily unavailable; retry shortly.", code="SEARCH_UNAVAILABLE",
+                                 headers={"Retry-After": "2"}) from exc
+
+
+def _item(hit: dict[str, Any]) -> SearchItem:
+    src = hit["_source"]
+    images = src.get(f.IMAGES) or []
+    score = hit.get("_score")
+    return SearchItem(
+        id=int(src[f.ID]), sku=src[f.SKU], name=src[f.NAME], brand=src.get(f.BRAND), price=float(src[f.PRICE]),
+        currency=src[f.CURRENCY], category_path=src.get(f.CATEGORY_PATH) or [], in_stock=bool(src[f.IN_STOCK]),
+        available=int(src.get(f.AVAILABLE) or 0), image=images[0] if images else None,
+        highlights=hit.get("highlight", {}), score=score if isinstance(score, float | int) else None,
+    )
+
+
+def _suggestion(raw: dict[str, Any], q: str) -> str | None:
+    entries = raw.get("suggest", {}).get("did_you_mean", [])
+    options = entries[0].get("options", []) if entries else []
+    text_ = options[0]["text"] if options else None
+    return text_ if text_ and text_ != query.normalize_query(q) else None
+
+
+def _next_cursor(params: SearchParams, hits: list[dict[str, Any]], total: int) -> str | None:
+    if len(hits) < params.per_page or not hits or params.offset + len(hits) >= total:
+        return None
+    return query.encode_cursor(params.sort, hits[-1]["sort"])
+
+
+@dataclass
+class SearchRequest:
+    params: SearchParams
+    after_change: int | None = None
+    use_cache: bool = True
+
+
+async def _facet_keys(rt: SearchRuntime, client: AsyncOpenSearch, alias: str, params: SearchParams,
+                      taxonomy: Taxonomy) -> list[str]:
+    keys = taxonomy.facetable_for(params.category) if params.category else []
+    if not keys:
+        keys = await rt.most_common_keys(client, alias)
+    keys = keys[: facets.MAX_ATTRIBUTE_FACETS]
+    return list(dict.fromkeys([*keys, *(name for name, _ in params.attributes)]))
+
+
+async def _run(state: State, rt: SearchRuntime, params: SearchParams, expansions: Mapping[str, tuple[str, ...]],
+               fresh: bool) -> SearchResponse:
+    client: AsyncOpenSearch = state.opensearch
+    alias = state.settings.index_alias
+    taxonomy = await rt.current_taxonomy(state.sessions, [params.category] if params.category else [])
+    keys = await _facet_keys(rt, client, alias, params, taxonomy)
+    raw = await _opensearch(client, alias, query.search_body(params, keys, expansions),
+                            query.SEARCH_FILTER_PATH, params)
+    suggestion = _suggestion(raw, params.q)
+    corrected = False
+    total = int(raw.get("hits", {}).get("total", {}).get("value", 0))
+    if total == 0 and suggestion:
+        retry = msgspec.structs.replace(params, q=suggestion, search_after=None, page=1)
+        again = await _opensearch(client, alias, query.search_body(retry, keys, expansions, with_suggest=False),
+                                  query.SEARCH_FILTER_PATH)
+        if again.get("hits", {}).get("total", {}).get("value", 0):
+            raw, params, corrected = again, retry, True
+            total = int(raw["hits"]["total"]["value"])
+    hits = raw.get("hits", {}).get("hits", [])
+    aggs = raw.get("aggregations", {})
+    paths = [b["key"] for b in facets._buckets(aggs.get("category"))]
+    if any(p not in taxonomy.names for p in paths):
+        taxonomy = await rt.current_taxonomy(state.sessions, paths)
+    return SearchResponse(
+        query=params.q if not corrected else suggestion or params.q, total=total, page=params.page,
+        per_page=params.per_page, items=[_item(h) for h in hits], facets=facets.parse(aggs, keys, taxonomy.names),
+        did_you_mean=suggestion, corrected=corrected, next_cursor=_next_cursor(params, hits, total), fresh=fresh,
+        took_ms=0.0,
+    )
+
+
+def _analytics_filters(params: SearchParams) -> dict[str, Any]:
+    filters: dict[str, Any] = {}
+    if params.category:
+        filters["category"] = params.category
+    if params.brands:
+        filters["brand"] = list(params.brands)
+    for name, values in params.attributes:
+        filters[f"attr.{name}"] = list(values)
+    for key in ("price_min", "price_max", "in_stock"):
+        if (value := getattr(params, key)) is not None:
+            filters[key] = value
+    return filters
+
+
+async def search(state: State, request: SearchRequest) -> SearchResponse:
+    """One storefront search: cached when possible, always one OpenSearch round trip otherwise."""
+    started = time.perf_counter()
+    rt = runtime(state)
+    params = request.params
+    fresh = True
+    if request.after_change is not None:
+        fresh = await wait_until_searchable(state.sessions, request.after_change)
+    generations = await rt.cache.generations()
+    key = rt.cache.key("q", cache_identity(params), generations) if request.use_cache else None
+    cached = await rt.cache.get(key)
+    if cached is not None:
+        response = _search_decoder.decode(cached)
+        response.fresh = fresh
+    else:
+        expansions = await rt.synonyms.expansions(state.sessions, generations[1])
+        response = await _run(state, rt, params, expansions, fresh)
+        if fresh:
+            await rt.cache.put(key, _encoder.encode(response))
+    response.took_ms = round((time.perf_counter() - started) * 1000, 2)
+    rt.recorder.record(SearchRecord(params.q, _analytics_filters(params), params.sort, response.total,
+                                    response.took_ms, cached is not None))
+    return response
+
+
+# --- suggestions ---------------------------------------------------------------------------------------------
+
+async def _suggest_uncached(state: State, rt: SearchRuntime, q: str) -> SuggestResponse:
+    raw = await _opensearch(state.opensearch, state.settings.index_alias, query.suggest_body(q),
+                            query.SUGGEST_FILTER_PATH)
+    hits = raw.get("hits", {}).get("hits", [])
+    aggs = raw.get("aggregations", {})
+    brand_buckets = aggs.get("brands", {}).get("values", {}).get("buckets", [])
+    category_buckets = aggs.get("categories", {}).get("values", {}).get("buckets", [])
+    taxonomy = await rt.current_taxonomy(state.sessions, [b["key"] for b in category_buckets])
+    return SuggestResponse(
+        query=q,
+        products=[ProductSuggestion(int(h["_source"][f.ID]), h["_source"][f.SKU], h["_source"][f.NAME],
+                                    h["_source"].get(f.BRAND)) for h in hits],
+        brands=[FacetValue(b["key"], b["doc_count"]) for b in brand_buckets],
+        categories=[CategorySuggestion(b["key"], taxonomy.names.get(b["key"], b["key"].rsplit("/", 1)[-1]),
+                                       b["doc_count"]) for b in category_buckets],
+        took_ms=0.0,
+    )
+
+
+async def suggest(state: State, q: str, use_cache: bool = True) -> SuggestResponse:
+    started = time.perf_counter()
+    if len(q) > MAX_QUERY_LENGTH:
+        raise _invalid("q", f"at most {MAX_QUERY_LENGTH} characters")
+    normalized = query.normalize_query(q)
+    if not normalized:
+        return SuggestResponse(query=q, products=[], brands=[], categories=[], took_ms=0.0)
+    rt = runtime(state)
+    generations = await rt.cache.generations()
+    key = rt.cache.key("s", normalized, generations) if use_cache else None
+    cached = await rt.cache.get(key)
+    if cached is not None:
+        response = _suggest_decoder.decode(cached)
+        response.query = q
+    else:
+        response = await _suggest_uncached(state, rt, q)
+        await rt.cache.put(key, _encoder.encode(response))
+    response.took_ms = round((time.perf_counter() - started) * 1000, 2)
+    return response

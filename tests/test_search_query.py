@@ -1,0 +1,150 @@
+"""The pure search builders: text query safety, synonyms, filters, disjunctive facets, cursors, validation."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from api.errors import InvalidInput
+from api.search import facets, query, service
+from api.search.schemas import SearchParams
+from api.search.synonyms import build_expansions
+
+
+def leaves(body: Any, kind: str) -> list[Any]:
+    """Every clause of type `kind` anywhere in a body."""
+    found: list[Any] = []
+    if isinstance(body, dict):
+        for key, value in body.items():
+            if key == kind:
+                found.append(value)
+            found += leaves(value, kind)
+    elif isinstance(body, list):
+        for value in body:
+            found += leaves(value, kind)
+    return found
+
+
+def params(**overrides: Any) -> SearchParams:
+    base: dict[str, Any] = {"q": None, "category": None, "brand": None, "price_min": None, "price_max": None,
+                            "in_stock": None, "sort": "relevance", "page": 1, "per_page": 20, "cursor": None}
+    base.update(overrides)
+    return service.build_params(**base)
+
+
+def test_query_syntax_characters_are_plain_text_never_query_string() -> None:
+    body = query.search_body(params(q='"(*:)\\ AND title:x OR *'), facet_keys=[])
+    encoded = json.dumps(body)
+    assert "query_string" not in encoded
+    assert query.tokenize('"(*:)\\ AND title:x OR *') == ["and", "title", "x", "or"]
+    for wildcard in leaves(body, "wildcard"):
+        value = next(iter(wildcard.values()))["value"]
+        assert value.count("*") == 1 and value.startswith("*=")
+
+
+def test_wildcard_characters_in_words_are_escaped() -> None:
+    clause = query._word_match("a*b?c", fuzzy=False)
+    assert leaves(clause, "wildcard")[0]["attr_pairs"]["value"] == "*=a\\*b\\?c"
+
+
+def test_sku_is_matched_exactly_and_never_fuzzed() -> None:
+    body = query.text_query("ABC-123")
+    assert {"sku": {"value": "ABC-123", "boost": query.SKU_BOOST}} in leaves(body, "term")
+    for multi in leaves(body, "multi_match"):
+        if "fuzziness" in multi:
+            assert not any(field.startswith("sku") for field in multi["fields"])
+
+
+def test_every_word_must_match_and_name_outweighs_brand_and_description() -> None:
+    body = query.text_query("red kettle")
+    must = leaves(body, "must")[0]
+    assert len(must) == 2
+    weights = {field.split("^")[0]: float(field.split("^")[1]) for field in query.EXACT_FIELDS}
+    assert weights["name"] > weights["brand"] > query.ATTRIBUTE_BOOST > weights["description"]
+
+
+def test_synonyms_expand_equivalents_both_ways_and_one_way_rules_one_way() -> None:
+    expansions = build_expansions([(["TV", "television"], []), (["laptop"], ["notebook"])])
+    assert expansions == {"tv": ("television",), "television": ("tv",), "laptop": ("notebook",)}
+    body = json.dumps(query.text_query("cheap laptop", expansions))
+    assert '"notebook"' in body
+    assert '"laptop"' not in json.dumps(query.text_query("notebook", expansions))
+
+
+def test_multi_word_synonyms_are_grouped() -> None:
+    expansions = build_expansions([(["smart phone", "smartphone"], [])])
+    assert query.group_terms(["new", "smart", "phone"], expansions) == [
+        ("new", ()), ("smart phone", ("smartphone",))]
+
+
+def test_filters_go_to_post_filter_and_each_facet_skips_only_its_own_filter() -> None:
+    p = params(brand=["B", "A"], category="tv", in_stock=True,
+               attributes=[("attr.color", "red"), ("attr.color", "blue"), ("attr.size", "m")])
+    body = query.search_body(p, facet_keys=["color", "size"])
+    post = body["post_filter"]["bool"]["filter"]
+    assert {"terms": {"brand.keyword": ["A", "B"]}} in post
+    assert {"terms": {"attr_pairs": ["color=blue", "color=red"]}} in post
+    assert {"terms": {"attr_pairs": ["size=m"]}} in post
+    brand_filters = json.dumps(body["aggs"]["brand"]["filter"])
+    assert "brand.keyword" not in brand_filters and "color=red" in brand_filters
+    color_filters = json.dumps(body["aggs"]["attr.color"]["filter"])
+    assert "color=red" not in color_filters and "size=m" in color_filters and "brand.keyword" in color_filters
+    assert body["query"]["bool"]["filter"] == [{"term": {"status": "active"}}]
+
+
+def test_without_filters_facets_are_plain_aggregations() -> None:
+    body = query.search_body(params(), facet_keys=["color"])
+    assert "post_filter" not in body
+    assert body["aggs"]["brand"] == {"terms": {"field": "brand.keyword", "size": facets.BRAND_SIZE}}
+    assert body["aggs"]["attr.color"]["terms"]["include"] == "color=.*"
+
+
+def test_category_facet_lists_children_of_the_selected_category() -> None:
+    assert facets.category_children_regex(None) == "[^/]+"
+    assert facets.category_children_regex("home-garden/kitchen") == "home-garden/kitchen/[^/]+"
+
+
+def test_relevance_sort_puts_in_stock_first_then_score() -> None:
+    body = query.search_body(params(q="kettle"), facet_keys=[])
+    assert body["sort"][:2] == [{"in_stock": "desc"}, {"_score": "desc"}]
+    assert body["track_scores"] is True
+    assert body["suggest"]["did_you_mean"]["phrase"]["field"] == "spell"
+
+
+def test_cursor_round_trips_and_replaces_from() -> None:
+    cursor = query.encode_cursor("price_asc", [19.99, 42])
+    p = params(sort="price_asc", cursor=cursor, page=3)
+    body = query.search_body(p, facet_keys=[])
+    assert body["search_after"] == [19.99, 42] and "from" not in body
+
+
+@pytest.mark.parametrize(("overrides", "field"), [
+    ({"sort": "cheapest"}, "sort"),
+    ({"per_page": 101}, "per_page"),
+    ({"page": 0}, "page"),
+    ({"page": 501, "per_page": 20}, "page"),
+    ({"q": "x" * 257}, "q"),
+    ({"cursor": "not-a-cursor"}, "cursor"),
+    ({"cursor": query.encode_cursor("name", ["a", 1])}, "cursor"),
+    ({"price_min": 10.0, "price_max": 5.0}, "price_min"),
+    ({"attributes": [("attr.Bad-Name", "x")]}, "attr.Bad-Name"),
+])
+def test_bad_parameters_name_the_field(overrides: dict[str, Any], field: str) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        params(**overrides)
+    assert field in caught.value.details["fields"]
+
+
+def test_unknown_parameters_are_refused() -> None:
+    with pytest.raises(InvalidInput) as caught:
+        service.refuse_unknown(["q", "colour", "attr.color"], service.SEARCH_PARAMS, attributes=True)
+    assert list(caught.value.details["fields"]) == ["colour"]
+
+
+def test_equal_requests_share_a_cache_identity() -> None:
+    a = params(q="Red  Kettle", brand=["B", "A"])
+    b = params(q="red kettle", brand=["A", "B", "A"])
+    assert service.cache_identity(a) == service.cache_identity(b)
+    assert service.cache_identity(a) != service.cache_identity(params(q="red kettle", brand=["A"]))
