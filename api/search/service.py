@@ -146,6 +146,12 @@ class Taxonomy:
     names: dict[str, str] = field(default_factory=dict)
     facetable: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
+    @classmethod
+    def from_rows(cls, rows: Iterable[Sequence[Any]]) -> Taxonomy:
+        """From the rows of TAXONOMY_SQL: (path, name, facetable attribute names)."""
+        listed = list(rows)
+        return cls({r[0]: r[1] for r in listed}, {r[0]: tuple(r[2]) for r in listed if r[2]})
+
     def facetable_for(self, category: str) -> list[str]:
         """Facetable attributes of the category, including those inherited from its ancestors."""
         keys: dict[str, None] = {}
@@ -154,7 +160,7 @@ class Taxonomy:
         return list(keys)
 
 
-_TAXONOMY_SQL = text("""
+TAXONOMY_SQL = text("""
 SELECT c.path, c.name, coalesce(array_agg(a.name ORDER BY a.name) FILTER (WHERE a.facetable), '{}')
 FROM categories c LEFT JOIN category_attributes a ON a.category_id = c.id
 GROUP BY c.path, c.name
@@ -182,8 +188,8 @@ class SearchRuntime:
         async with self.lock:
             if time.monotonic() - self.taxonomy_loaded >= min(age, TAXONOMY_TTL):
                 async with sessions() as session:
-                    rows = (await session.execute(_TAXONOMY_SQL)).all()
-                self.taxonomy = Taxonomy({r[0]: r[1] for r in rows}, {r[0]: tuple(r[2]) for r in rows if r[2]})
+                    rows = (await session.execute(TAXONOMY_SQL)).all()
+                self.taxonomy = Taxonomy.from_rows(rows)
                 self.taxonomy_loaded = time.monotonic()
         return self.taxonomy
 
@@ -263,13 +269,18 @@ class SearchRequest:
     use_cache: bool = True
 
 
+def facet_keys(params: SearchParams, taxonomy: Taxonomy, common_keys: Sequence[str]) -> list[str]:
+    """Attribute facets: facetable for the chosen category (else the most common keys), plus filtered ones."""
+    keys = taxonomy.facetable_for(params.category) if params.category else []
+    keys = (keys or list(common_keys))[: facets.MAX_ATTRIBUTE_FACETS]
+    return list(dict.fromkeys([*keys, *(name for name, _ in params.attributes)]))
+
+
 async def _facet_keys(rt: SearchRuntime, client: AsyncOpenSearch, alias: str, params: SearchParams,
                       taxonomy: Taxonomy) -> list[str]:
-    keys = taxonomy.facetable_for(params.category) if params.category else []
-    if not keys:
-        keys = await rt.most_common_keys(client, alias)
-    keys = keys[: facets.MAX_ATTRIBUTE_FACETS]
-    return list(dict.fromkeys([*keys, *(name for name, _ in params.attributes)]))
+    needs_common = not (params.category and taxonomy.facetable_for(params.category))
+    common = await rt.most_common_keys(client, alias) if needs_common else []
+    return facet_keys(params, taxonomy, common)
 
 
 async def _run(state: State, rt: SearchRuntime, params: SearchParams, expansions: Mapping[str, tuple[str, ...]],

@@ -1,0 +1,320 @@
+"""Storefront search benchmark: `/search` through the API vs the same bodies sent straight to OpenSearch.
+
+A mixed query set (text, typos, category browsing, brand/attribute/price filters, sorts, page 2) is built from
+the catalog's own brands, categories, attributes and name words. Passes: raw OpenSearch, API uncached
+(`Cache-Control: no-cache`, honoured by the API) and API cached (after one warming pass). Clients run in this
+process (asyncio + httpx); the API runs in its own uvicorn process, started here unless `--api-url` is given.
+
+Usage:
+  .venv/bin/python -m bench.search --prepare 10000     # scratch database + alias, seeded and indexed
+  .venv/bin/python -m bench.search --concurrency 32 --requests 3000
+  .venv/bin/python -m bench.search --database catalog --alias products --api-url http://127.0.0.1:8000
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import re
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+import psycopg
+
+BENCH_DB = "catalog_searchbench"
+BENCH_ALIAS = "searchbench_products"
+BENCH_PORT = 8077
+Params = list[tuple[str, str]]
+
+
+def use_environment(database: str, alias: str) -> None:
+    """Point the catalog settings (this process and the API it spawns) at the bench database and alias."""
+    os.environ["CATALOG_POSTGRES_DB"] = database
+    os.environ["CATALOG_INDEX_ALIAS"] = alias
+
+
+def bench_app() -> Any:
+    """uvicorn factory: the real app, with the search routes added if api/app.py does not list them yet."""
+    from api.app import create_app
+    from api.search.controller import SearchController, SynonymController
+
+    app = create_app()
+    if "/search" not in {route.path for route in app.routes}:
+        app.register(SearchController)
+        app.register(SynonymController)
+    return app
+
+
+# --- preparation ---------------------------------------------------------------------------------------------
+
+def prepare(products: int) -> None:
+    """A fresh scratch database seeded with `products` products, indexed behind the bench alias."""
+    from catalog.settings import get_settings
+    from db.migrate import upgrade
+    from db.seed import seed
+    from indexer.reindex import reindex
+    from stack.postgres_server import ensure_database
+
+    settings = get_settings()
+    admin = settings.postgres_dsn.replace(f"dbname={settings.postgres_db}", "dbname=postgres")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{settings.postgres_db}" WITH (FORCE)')
+    ensure_database(settings, settings.postgres_db)
+    upgrade(settings.database_url)
+    started = time.perf_counter()
+    seed(settings.database_url, products)
+    print(f"seeded {products} products in {time.perf_counter() - started:.1f}s", flush=True)
+    started = time.perf_counter()
+    reindex(settings)
+    print(f"indexed in {time.perf_counter() - started:.1f}s", flush=True)
+    with psycopg.connect(settings.postgres_dsn, autocommit=True) as conn:
+        conn.execute("UPDATE outbox SET processed_at = now() WHERE processed_at IS NULL")
+
+
+# --- the query set ---------------------------------------------------------------------------------------------
+
+@dataclass
+class CatalogFacts:
+    brands: list[str]
+    categories: list[str]
+    attribute_pairs: list[tuple[str, str]]
+    words: list[str]
+
+
+def catalog_facts(dsn: str) -> CatalogFacts:
+    with psycopg.connect(dsn) as conn:
+        brands = [r[0] for r in conn.execute(
+            "SELECT brand FROM products WHERE status = 'active' AND brand IS NOT NULL "
+            "GROUP BY brand ORDER BY count(*) DESC LIMIT 60")]
+        categories = [r[0] for r in conn.execute("SELECT path FROM categories ORDER BY path")]
+        pairs = [(r[0], r[1]) for r in conn.execute(
+            "SELECT key, value #>> '{}' FROM products, jsonb_each(attributes) "
+            "WHERE status = 'active' AND jsonb_typeof(value) IN ('string', 'number') "
+            "GROUP BY 1, 2 ORDER BY count(*) DESC LIMIT 120")]
+        names = [r[0] for r in conn.execute(
+            "SELECT name FROM products WHERE status = 'active' ORDER BY id LIMIT 5000")]
+    counts: dict[str, int] = {}
+    for name in names:
+        for word in re.findall(r"[A-Za-z]{4,}", name.lower()):
+            counts[word] = counts.get(word, 0) + 1
+    words = sorted(counts, key=lambda w: -counts[w])[:300]
+    return CatalogFacts(brands, categories, pairs, words)
+
+
+def misspell(rng: random.Random, word: str) -> str:
+    i = rng.randrange(1, len(word))
+    return word[:i] + rng.choice("aeiourst") + word[i + 1:]
+
+
+def make_queries(facts: CatalogFacts, count: int, rng: random.Random) -> list[Params]:
+    """A realistic mix: mostly text, a third with filters, some browsing, sorting and deeper pages."""
+    def text() -> str:
+        words = rng.sample(facts.words, rng.choice([1, 1, 2, 2, 3]))
+        if rng.random() < 0.15:
+            words[0] = misspell(rng, words[0])
+        if rng.random() < 0.2 and facts.brands:
+            words.insert(0, rng.choice(facts.brands).lower())
+        return " ".join(words)
+
+    queries: list[Params] = []
+    for _ in range(count):
+        params: Params = []
+        kind = rng.random()
+        if kind < 0.6:
+            params.append(("q", text()))
+        if kind >= 0.45 or rng.random() < 0.3:
+            params.append(("category", rng.choice(facts.categories)))
+        if rng.random() < 0.25 and facts.brands:
+            params += [("brand", b) for b in rng.sample(facts.brands, rng.choice([1, 1, 2]))]
+        if rng.random() < 0.2 and facts.attribute_pairs:
+            key, value = rng.choice(facts.attribute_pairs)
+            params.append((f"attr.{key}", value))
+        if rng.random() < 0.15:
+            params += [("price_min", "20"), ("price_max", str(rng.choice([100, 250, 500])))]
+        if rng.random() < 0.1:
+            params.append(("in_stock", "true"))
+        if rng.random() < 0.2:
+            params.append(("sort", rng.choice(["price_asc", "price_desc", "newest", "name"])))
+        if rng.random() < 0.1:
+            params.append(("page", "2"))
+        queries.append(params)
+    return queries
+
+
+def raw_bodies(queries: Sequence[Params], dsn: str, os_url: str, alias: str) -> list[bytes]:
+    """The exact bodies the API sends for each query (same builders, facet keys and synonyms)."""
+    from api.search import facets, query, service
+    from api.search.synonyms import build_expansions
+
+    with psycopg.connect(dsn) as conn:
+        taxonomy = service.Taxonomy.from_rows(conn.execute(str(service.TAXONOMY_SQL)).fetchall())
+        expansions = build_expansions(
+            (list(r[0]), list(r[1])) for r in conn.execute("SELECT terms, replacements FROM synonyms"))
+    found = httpx.post(f"{os_url}/{alias}/_search", json=facets.common_keys_body(), timeout=30).json()
+    common = [b["key"] for b in found["aggregations"]["keys"]["buckets"]]
+    bodies = []
+    for params in queries:
+        single = {k: v for k, v in params}
+        parsed = service.build_params(
+            q=single.get("q"), category=single.get("category"), brand=[v for k, v in params if k == "brand"],
+            price_min=float(single["price_min"]) if "price_min" in single else None,
+            price_max=float(single["price_max"]) if "price_max" in single else None,
+            in_stock=True if "in_stock" in single else None, sort=single.get("sort", "relevance"),
+            page=int(single.get("page", 1)), per_page=20, cursor=None, attributes=params)
+        keys = service.facet_keys(parsed, taxonomy, common)
+        bodies.append(json.dumps(query.search_body(parsed, keys, expansions)).encode())
+    return bodies
+
+
+# --- load --------------------------------------------------------------------------------------------------------
+
+@dataclass
+class PassResult:
+    name: str
+    latencies: list[float] = field(default_factory=list)
+    errors: int = 0
+    seconds: float = 0.0
+
+    def pct(self, p: float) -> float:
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))] * 1000 if ordered else float("nan")
+
+    @property
+    def throughput(self) -> float:
+        return len(self.latencies) / self.seconds if self.seconds else 0.0
+
+
+async def run_pass(name: str, send: Callable[[int], Awaitable[bool]], requests: int, concurrency: int) -> PassResult:
+    result = PassResult(name)
+    next_index = 0
+
+    async def worker() -> None:
+        nonlocal next_index
+        while next_index < requests:
+            i = next_index
+            next_index += 1
+            started = time.perf_counter()
+            ok = await send(i)
+            if ok:
+                result.latencies.append(time.perf_counter() - started)
+            else:
+                result.errors += 1
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+async def run_all(args: argparse.Namespace, api_url: str, os_url: str, alias: str,
+                  queries: list[Params], bodies: list[bytes]) -> list[PassResult]:
+    limits = httpx.Limits(max_connections=args.concurrency, max_keepalive_connections=args.concurrency)
+    async with httpx.AsyncClient(limits=limits, timeout=30) as http:
+        from api.search.query import SEARCH_FILTER_PATH
+
+        raw_url = f"{os_url}/{alias}/_search?filter_path={SEARCH_FILTER_PATH}"
+        json_headers = {"content-type": "application/json"}
+
+        async def raw(i: int) -> bool:
+            response = await http.post(raw_url, content=bodies[i % len(bodies)], headers=json_headers)
+            return response.status_code == 200
+
+        urls = [f"{api_url}/search?{urlencode(params)}" for params in queries]
+
+        def api(headers: dict[str, str]) -> Callable[[int], Awaitable[bool]]:
+            async def send(i: int) -> bool:
+                response = await http.get(urls[i % len(urls)], headers=headers)
+                return response.status_code == 200
+            return send
+
+        uncached = api({"cache-control": "no-cache"})
+        cached = api({})
+        await run_pass("warm-up", raw, min(200, args.requests), args.concurrency)
+        await run_pass("warm-up", uncached, min(200, args.requests), args.concurrency)
+        results = [await run_pass("OpenSearch direct", raw, args.requests, args.concurrency),
+                   await run_pass("API uncached", uncached, args.requests, args.concurrency)]
+        await run_pass("fill cache", cached, len(queries), args.concurrency)
+        results.append(await run_pass("API cached", cached, args.requests, args.concurrency))
+        return results
+
+
+def print_table(results: list[PassResult], concurrency: int, distinct: int) -> None:
+    raw = results[0]
+    print(f"\n{concurrency} concurrent clients, {distinct} distinct queries\n")
+    print(f"{'pass':<20}{'ok':>7}{'err':>5}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'req/s':>9}"
+          f"{'p50/raw':>9}{'rps/raw':>9}")
+    for r in results:
+        print(f"{r.name:<20}{len(r.latencies):>7}{r.errors:>5}{r.pct(50):>9.1f}{r.pct(95):>9.1f}{r.pct(99):>9.1f}"
+              f"{r.throughput:>9.0f}{r.pct(50) / raw.pct(50):>9.2f}{r.throughput / raw.throughput:>9.2f}")
+    if raw.latencies:
+        print(f"\n(median of raw: {statistics.median(raw.latencies) * 1000:.1f} ms)")
+
+
+# --- the API server ---------------------------------------------------------------------------------------------
+
+def start_api(port: int, log_path: Path) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "CATALOG_RATE_LIMIT_PER_MINUTE": "0"}
+    command = [sys.executable, "-m", "uvicorn", "bench.search:bench_app", "--factory", "--host", "127.0.0.1",
+               "--port", str(port), "--no-access-log", "--log-level", "warning"]
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                return process
+        except httpx.HTTPError:
+            time.sleep(0.3)
+    process.terminate()
+    raise SystemExit(f"the API did not come up; see {log_path}")
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--database", default=BENCH_DB, help=f"catalog database (default {BENCH_DB})")
+    parser.add_argument("--alias", default=BENCH_ALIAS, help=f"index alias (default {BENCH_ALIAS})")
+    parser.add_argument("--prepare", type=int, metavar="N", help="first drop, seed N products and index them")
+    parser.add_argument("--api-url", help="use this running API instead of starting one (rate limits apply!)")
+    parser.add_argument("--port", type=int, default=BENCH_PORT, help="port of the API this bench starts")
+    parser.add_argument("--concurrency", type=int, default=16, help="concurrent clients (16-32)")
+    parser.add_argument("--requests", type=int, default=2000, help="requests per measured pass")
+    parser.add_argument("--distinct", type=int, default=400, help="distinct queries in the mix")
+    parser.add_argument("--seed", type=int, default=7, help="random seed of the query mix")
+    args = parser.parse_args(argv)
+
+    use_environment(args.database, args.alias)
+    from catalog.settings import get_settings
+
+    settings = get_settings()
+    if args.prepare:
+        prepare(args.prepare)
+    facts = catalog_facts(settings.postgres_dsn)
+    queries = make_queries(facts, args.distinct, random.Random(args.seed))
+    bodies = raw_bodies(queries, settings.postgres_dsn, settings.opensearch_url, args.alias)
+    process = None
+    api_url = args.api_url
+    if api_url is None:
+        process = start_api(args.port, Path(f"/tmp/bench-search-api-{args.port}.log"))
+        api_url = f"http://127.0.0.1:{args.port}"
+    try:
+        results = asyncio.run(run_all(args, api_url, settings.opensearch_url, args.alias, queries, bodies))
+    finally:
+        if process is not None:
+            process.terminate()
+            process.wait(10)
+    print_table(results, args.concurrency, len(queries))
+
+
+if __name__ == "__main__":
+    main()
