@@ -1,0 +1,1 @@
+"""Streamlit analytics dashboard: inventory, pricing, catalog quality and search insights (`dashboard/app.py`)."""

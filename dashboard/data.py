@@ -1,0 +1,207 @@
+"""The dashboard's data access: one cached engine and OpenSearch client, and cached wrappers around db.analytics.
+
+Every wrapper takes hash-friendly arguments (frozen dataclasses, strings, numbers) and keeps its result for
+`TTL_SECONDS`, so moving between pages and widgets does not re-run SQL. One process serves one database.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+from opensearchpy import OpenSearch
+from sqlalchemy import Engine, create_engine
+
+from catalog.settings import get_settings
+from dashboard import search_data
+from db import analytics
+from db.analytics import Filters, WorstFilter
+
+TTL_SECONDS = 60
+STATEMENT_TIMEOUT_MS = 30_000
+EMPTY_CATALOG = ("No products yet — run `catalog seed --products 10000` to load the demo catalog "
+                 "(`make run` also seeds an empty catalog), or import products through the API.")
+
+
+@st.cache_resource
+def engine() -> Engine:
+    """A small pool: a dashboard session runs its queries one after another. Long queries are cut off."""
+    settings = get_settings()
+    return create_engine(settings.database_url, pool_size=2, max_overflow=3, pool_pre_ping=True,
+                         connect_args={"options": f"-c statement_timeout={STATEMENT_TIMEOUT_MS}"})
+
+
+@st.cache_resource
+def search_client() -> OpenSearch:
+    return search_data.make_client(get_settings())
+
+
+def index_alias() -> str:
+    return get_settings().index_alias
+
+
+def require_catalog() -> None:
+    """Stop the page with an explanation when the database is unreachable or holds no products."""
+    try:
+        present = has_products()
+    except Exception as exc:
+        settings = get_settings()
+        st.error(f"Cannot read the catalog database `{settings.postgres_db}` at {settings.postgres_host}:"
+                 f"{settings.postgres_port} — start the stack with `catalog stack up`, then "
+                 f"`catalog db upgrade`. ({type(exc).__name__})")
+        st.stop()
+    if not present:
+        st.info(EMPTY_CATALOG)
+        st.stop()
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def has_products() -> bool:
+    return analytics.has_products(engine())
+
+
+# --- filter options (they change rarely) --------------------------------------------------------------------
+
+
+@st.cache_data(ttl=TTL_SECONDS * 5, show_spinner=False)
+def categories() -> pd.DataFrame:
+    return analytics.categories(engine())
+
+
+@st.cache_data(ttl=TTL_SECONDS * 5, show_spinner=False)
+def brands() -> list[str]:
+    return analytics.brands(engine())
+
+
+@st.cache_data(ttl=TTL_SECONDS * 5, show_spinner=False)
+def warehouses() -> pd.DataFrame:
+    return analytics.warehouses(engine())
+
+
+# --- overview and inventory -------------------------------------------------------------------------------------
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def status_counts(f: Filters) -> pd.DataFrame:
+    return analytics.status_counts(engine(), f)
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def catalog_kpis(f: Filters) -> dict[str, Any]:
+    return analytics.catalog_kpis(engine(), f)
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def changes_24h() -> pd.DataFrame:
+    return analytics.changes_24h(engine())
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def stock_kpis(f: Filters) -> pd.DataFrame:
+    return analytics.stock_kpis(engine(), f)
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def stock_by_category(f: Filters) -> pd.DataFrame:
+    return analytics.stock_by_category(engine(), f)
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def stock_by_warehouse(f: Filters) -> pd.DataFrame:
+    return analytics.stock_by_warehouse(engine(), f)
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def low_stock(f: Filters, threshold: int, limit: int) -> tuple[int, pd.DataFrame]:
+    return (analytics.low_stock_count(engine(), f, threshold),
+            analytics.low_stock(engine(), f, threshold, limit))
+
+
+# --- pricing ----------------------------------------------------------------------------------------------------
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def currencies(f: Filters) -> pd.DataFrame:
+    return analytics.currencies(engine(), f)
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def price_quantiles(f: Filters, currency: str) -> pd.DataFrame:
+    return analytics.price_quantiles(engine(), f, currency)
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def price_histogram(f: Filters, currency: str) -> pd.DataFrame:
+    return analytics.price_histogram(engine(), f, currency)
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def price_changes_daily(f: Filters, currency: str) -> pd.DataFrame:
+    return analytics.price_changes_daily(engine(), f, currency)
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def biggest_movers(f: Filters, currency: str, limit: int) -> pd.DataFrame:
+    return analytics.biggest_movers(engine(), f, currency, limit)
+
+
+# --- catalog quality --------------------------------------------------------------------------------------------
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def quality_kpis(f: Filters) -> dict[str, Any]:
+    return analytics.quality_kpis(engine(), f)
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def completeness_by_category(f: Filters) -> pd.DataFrame:
+    return analytics.completeness_by_category(engine(), f)
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def missing_fields(f: Filters) -> pd.DataFrame:
+    return analytics.missing_fields(engine(), f)
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def worst_records(f: Filters, w: WorstFilter, limit: int) -> pd.DataFrame:
+    return analytics.worst_records(engine(), f, w, limit)
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner="Looking for likely duplicates …")
+def duplicates(f: Filters) -> tuple[int, pd.DataFrame]:
+    return analytics.duplicates(engine(), f)
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def quality_trend(f: Filters) -> pd.DataFrame:
+    return analytics.quality_trend(engine(), f)
+
+
+# --- search insights --------------------------------------------------------------------------------------------
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def search_kpis(f: Filters) -> dict[str, Any]:
+    return analytics.search_kpis(engine(), f)
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def top_queries(f: Filters, zero_results_only: bool) -> pd.DataFrame:
+    return analytics.top_queries(engine(), f, zero_results_only)
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def searches_daily(f: Filters) -> pd.DataFrame:
+    return analytics.searches_daily(engine(), f)
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def facet(f: Filters, field: str, attribute: str | None = None) -> search_data.FacetResult:
+    return search_data.facet(search_client(), index_alias(), f, field, attribute)
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def attribute_names(f: Filters) -> list[str]:
+    return search_data.attribute_names(search_client(), index_alias(), f)

@@ -1,0 +1,88 @@
+"""Facet exploration over the search index: OpenSearch terms aggregations under the dashboard's filters.
+
+Field names come from the indexer's mapping module (the one place that knows the search document).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Final
+
+import pandas as pd
+from opensearchpy import OpenSearch
+
+from catalog.settings import Settings
+from db.analytics import Filters
+from indexer import mapping as m
+
+FACET_SIZE: Final = 25
+FACETS: Final[dict[str, str]] = {
+    "category": m.CATEGORY_PATH,
+    "brand": m.BRAND_KEYWORD,
+    "status": m.STATUS,
+    "in stock": m.IN_STOCK,
+    "missing field": m.MISSING_FIELDS,
+    "currency": m.CURRENCY,
+    "attribute": m.ATTR_PAIRS,
+}
+"""Dashboard label -> document field (the labels are the catalog's words for them)."""
+
+
+@dataclass(frozen=True)
+class FacetResult:
+    """`documents` match the filters; `buckets` has value and products; `other` counts what the top left out."""
+
+    documents: int
+    other: int
+    buckets: pd.DataFrame
+
+
+def make_client(settings: Settings) -> OpenSearch:
+    """A client that fails fast: a dashboard page must not hang on a slow or absent search node."""
+    return OpenSearch(hosts=[{"host": settings.opensearch_host, "port": settings.opensearch_port}],
+                      timeout=5, max_retries=0, retry_on_timeout=False)
+
+
+def filter_query(f: Filters) -> dict[str, Any]:
+    """The global filters that exist in the search document (stock per warehouse and dates do not)."""
+    clauses: list[dict[str, Any]] = []
+    if f.category:
+        clauses.append({"term": {m.CATEGORY_PATH: f.category}})
+    if f.brand:
+        clauses.append({"term": {m.BRAND_KEYWORD: f.brand}})
+    return {"bool": {"filter": clauses}}
+
+
+def _terms(field: str, f: Filters, attribute: str | None) -> dict[str, Any]:
+    terms: dict[str, Any] = {"field": field, "size": FACET_SIZE}
+    if field == m.CATEGORY_PATH:
+        # Children of the chosen category (top level without one); slugs hold no regex metacharacters.
+        terms["include"] = f"{f.category}/[^/]+" if f.category else "[^/]+"
+    elif field == m.ATTR_PAIRS and attribute:
+        terms["include"] = f"{attribute}{m.ATTR_PAIR_SEPARATOR}.*"
+    return terms
+
+
+def _label(bucket: dict[str, Any], field: str, attribute: str | None) -> str:
+    value = str(bucket.get("key_as_string", bucket["key"]))
+    if field == m.ATTR_PAIRS and attribute:
+        return value.split(m.ATTR_PAIR_SEPARATOR, 1)[1]
+    return value
+
+
+def facet(client: OpenSearch, alias: str, f: Filters, field: str, attribute: str | None = None) -> FacetResult:
+    """Top values of one facet field and their document counts."""
+    body = {"size": 0, "track_total_hits": True, "query": filter_query(f),
+            "aggs": {"facet": {"terms": _terms(field, f, attribute)}}}
+    response = client.search(index=alias, body=body)
+    aggregation = response["aggregations"]["facet"]
+    rows = [{"value": _label(b, field, attribute), "products": int(b["doc_count"])} for b in aggregation["buckets"]]
+    return FacetResult(int(response["hits"]["total"]["value"]), int(aggregation.get("sum_other_doc_count", 0)),
+                       pd.DataFrame(rows, columns=["value", "products"]))
+
+
+def attribute_names(client: OpenSearch, alias: str, f: Filters, size: int = 200) -> list[str]:
+    """Attribute names present on the filtered products, most common first."""
+    body = {"size": 0, "query": filter_query(f), "aggs": {"keys": {"terms": {"field": m.ATTR_KEYS, "size": size}}}}
+    response = client.search(index=alias, body=body)
+    return [str(b["key"]) for b in response["aggregations"]["keys"]["buckets"]]

@@ -1,0 +1,457 @@
+"""Dashboard pages through `streamlit.testing.v1.AppTest` against a seeded real database and search index.
+
+Every figure checked here is recomputed in the test with its own plain SQL (not through db.analytics), so a
+wrong aggregation in the dashboard fails the test. The demo seed only writes into an empty catalog and other
+test modules write into the session database, so the dashboard gets its own database (and index alias),
+seeded once for this module.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import psycopg
+import pytest
+import streamlit as st
+from sqlalchemy import create_engine, pool
+from streamlit.testing.v1 import AppTest
+
+from catalog.settings import Settings, get_settings
+
+APP = Path(__file__).resolve().parent.parent / "dashboard" / "app.py"
+PAGES = ("overview", "inventory", "pricing", "quality", "search_insights")
+SEEDED_PRODUCTS = 3000
+TIMEOUT = 60
+
+
+# --- a database (and search index) of the dashboard's own -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DashboardDatabase:
+    name: str
+    alias: str
+    dsn: str
+
+
+def create_database(settings: Settings, name: str) -> str:
+    """A freshly migrated database `name` (dropped first if a crashed run left it); returns its URL."""
+    from db.migrate import upgrade
+
+    drop_database(settings, name)
+    with psycopg.connect(_admin_dsn(settings), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = settings.database_url_for(name)
+    upgrade(url)
+    return url
+
+
+def drop_database(settings: Settings, name: str) -> None:
+    with psycopg.connect(_admin_dsn(settings), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _admin_dsn(settings: Settings) -> str:
+    return settings.postgres_dsn.replace(f"dbname={settings.postgres_db}", "dbname=postgres")
+
+
+@contextmanager
+def dashboard_env(database: str, alias: str | None = None) -> Iterator[Settings]:
+    """Point `get_settings()` (and so the dashboard) at another database/alias; restore afterwards."""
+    saved = {key: os.environ.get(key) for key in ("CATALOG_POSTGRES_DB", "CATALOG_INDEX_ALIAS")}
+    os.environ["CATALOG_POSTGRES_DB"] = database
+    if alias:
+        os.environ["CATALOG_INDEX_ALIAS"] = alias
+    _reset_caches()
+    try:
+        yield get_settings()
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        _reset_caches()
+
+
+def _reset_caches() -> None:
+    get_settings.cache_clear()
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+SEARCHES: list[tuple[str, int, float, bool, int]] = [
+    # (query, result_count, latency_ms, cached, days ago)
+    *[("tv", 120, 12.5, False, 1)] * 5, *[("TV ", 118, 8.0, True, 2)] * 2, *[("laptop", 40, 20.0, False, 3)] * 4,
+    *[("sneakers", 15, 9.0, True, 0)] * 3, *[("flux capacitor", 0, 30.0, False, 1)] * 3,
+    *[("unobtainium", 0, 25.0, False, 4)] * 2, ("tv", 99, 10.0, False, 200),  # the last one is out of range
+]
+
+
+def _record_searches(dsn: str) -> None:
+    now = datetime.now(UTC)
+    with psycopg.connect(dsn, autocommit=True) as conn, conn.cursor() as cur:
+        cur.executemany(
+            "INSERT INTO search_queries (query, result_count, latency_ms, cached, created_at) "
+            "VALUES (%s, %s, %s, %s, %s)",
+            [(q, n, ms, cached, now - timedelta(days=days, minutes=5)) for q, n, ms, cached, days in SEARCHES])
+
+
+@pytest.fixture(scope="module")
+def dashboard_db(stack: Settings) -> Iterator[DashboardDatabase]:
+    """The demo catalog (3000 products), two quality snapshots, logged searches and a search index built
+    from it, with the dashboard's settings pointing there for the module."""
+    from db.quality import take_snapshot
+    from db.seed import seed
+    from indexer.mapping import template_name
+    from indexer.reindex import reindex
+
+    name, alias = f"{stack.postgres_db}_dashboard", f"{stack.index_alias}_dashboard"
+    url = create_database(stack, name)
+    seed(url, SEEDED_PRODUCTS, seed=7)
+    engine = create_engine(url, poolclass=pool.NullPool)
+    take_snapshot(engine, date.today() - timedelta(days=1))
+    take_snapshot(engine, date.today())
+    with dashboard_env(name, alias) as settings:
+        _record_searches(settings.postgres_dsn)
+        reindex(settings)
+        client = _search_client(settings)
+        yield DashboardDatabase(name, alias, settings.postgres_dsn)
+        client.indices.delete(index=f"{alias}_v*", ignore_unavailable=True)
+        client.indices.delete_index_template(name=template_name(alias))
+        client.close()
+    engine.dispose()
+    drop_database(stack, name)
+
+
+def _search_client(settings: Settings) -> Any:
+    from indexer.client import make_client
+
+    return make_client(settings)
+
+
+# --- driving the app --------------------------------------------------------------------------------------------
+
+
+def open_page(page: str, **widgets: Any) -> AppTest:
+    """Run the app, set the given sidebar/page widgets (by key), switch to `page`, and render it."""
+    st.cache_data.clear()
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT).run()
+    at.switch_page(f"views/{page}.py").run()
+    for key, value in widgets.items():  # every widget a test sets is a selectbox
+        at.selectbox(key=key).set_value(value).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def metric(at: AppTest, label: str) -> str:
+    found = [m.value for m in at.metric if m.label == label]
+    assert found, f"no metric {label!r}; have {[m.label for m in at.metric]}"
+    return found[0]
+
+
+def table(at: AppTest, column: str, index: int = 0) -> pd.DataFrame:
+    """The `index`-th dataframe on the page that has `column`."""
+    frames = [df.value for df in at.dataframe if column in df.value.columns]
+    assert len(frames) > index, f"no dataframe with column {column!r}"
+    return frames[index].reset_index(drop=True)
+
+
+def chart(at: AppTest, title_part: str) -> dict[str, Any]:
+    """The plotly figure whose title contains `title_part`, its traces' arrays decoded to lists."""
+    for element in at.get("plotly_chart"):
+        figure: dict[str, Any] = json.loads(element.proto.spec)
+        if title_part in figure["layout"].get("title", {}).get("text", ""):
+            figure["data"] = [{key: _decoded(value) for key, value in trace.items()} for trace in figure["data"]]
+            return figure
+    raise AssertionError(f"no chart titled like {title_part!r}")
+
+
+def _decoded(value: Any) -> Any:
+    """Plotly ships numeric arrays as {"dtype", "bdata"[, "shape"]} (base64); other values pass through."""
+    if isinstance(value, dict) and "bdata" in value:
+        array = np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"])
+        if "shape" in value:
+            array = array.reshape([int(n) for n in str(value["shape"]).split(",")])
+        return array.tolist()
+    return value
+
+
+def sql(dsn: str, query: str, params: Any = None) -> list[tuple[Any, ...]]:
+    with psycopg.connect(dsn) as conn:
+        return [tuple(row) for row in conn.execute(query, params).fetchall()]
+
+
+def scalar(dsn: str, query: str, params: Any = None) -> Any:
+    return sql(dsn, query, params)[0][0]
+
+
+def count(value: str) -> int:
+    return int(value.replace(",", ""))
+
+
+def percent(value: str) -> float:
+    return float(value.rstrip("%"))
+
+
+SUBTREE = "(SELECT id FROM categories WHERE path = %(c)s OR path LIKE %(c)s || '/%%')"
+
+
+# --- every page ---------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_renders_charts_without_exception(dashboard_db: DashboardDatabase, page: str) -> None:
+    at = open_page(page)
+    assert at.title and not at.error
+    assert at.get("plotly_chart"), f"{page} shows no chart"
+
+
+def test_empty_catalog_says_how_to_load_one(stack: Settings) -> None:
+    name = f"{stack.postgres_db}_dashboard_empty"
+    create_database(stack, name)
+    try:
+        with dashboard_env(name):
+            for page in PAGES:
+                at = open_page(page)
+                assert any("catalog seed --products" in info.value for info in at.info), page
+                assert not at.get("plotly_chart")
+    finally:
+        drop_database(stack, name)
+
+
+# --- overview -------------------------------------------------------------------------------------------------------
+
+READY = ("p.status = 'active' AND p.completeness = 100 AND p.price > 0 AND EXISTS (SELECT 1 FROM inventory i "
+         "WHERE i.product_id = p.id AND i.on_hand > i.reserved)")
+AVAILABLE = "(SELECT coalesce(sum(i.on_hand - i.reserved), 0) FROM inventory i WHERE i.product_id = p.id)"
+
+
+def test_overview_kpis_equal_sql(dashboard_db: DashboardDatabase) -> None:
+    dsn = dashboard_db.dsn
+    changed_before = scalar(dsn, "SELECT count(*) FROM products WHERE updated_at >= now() - interval '24 hours'")
+    at = open_page("overview")
+    changed_after = scalar(dsn, "SELECT count(*) FROM products WHERE updated_at >= now() - interval '24 hours'")
+
+    assert count(metric(at, "Products")) == SEEDED_PRODUCTS
+    ready, live = sql(dsn, f"SELECT count(*) FILTER (WHERE {READY}), count(*) FILTER (WHERE status <> 'archived') "
+                           "FROM products p")[0]
+    assert percent(metric(at, "Ready to sell")) == round(100 * ready / live, 1)
+    stock_outs = scalar(dsn, f"SELECT count(*) FROM products p WHERE status = 'active' AND {AVAILABLE} <= 0")
+    assert count(metric(at, "Stock-outs")) == stock_outs > 0
+    avg = scalar(dsn, "SELECT round(avg(completeness), 1) FROM products WHERE status <> 'archived'")
+    assert percent(metric(at, "Average completeness")) == float(avg)
+    assert count(metric(at, "Changed in the last 24 h")) in {changed_before, changed_after}
+    value = scalar(dsn, "SELECT sum(i.on_hand * p.price) FROM inventory i JOIN products p ON p.id = i.product_id")
+    assert metric(at, "Stock value (USD)") == f"{value:,.0f} USD"
+    statuses = dict(sql(dsn, "SELECT status, count(*) FROM products GROUP BY status"))
+    shown = table(at, "status")
+    assert dict(zip(shown["status"], shown["products"], strict=True)) == statuses
+    assert chart(at, "Products by status")["data"][0]["y"] == [statuses[s] for s in shown["status"]]
+
+
+def test_overview_category_filter_covers_the_subtree_and_brand(dashboard_db: DashboardDatabase) -> None:
+    dsn = dashboard_db.dsn
+    brand = scalar(dsn, "SELECT brand FROM products p JOIN categories c ON c.id = p.category_id "
+                        "WHERE c.path LIKE 'electronics/%%' GROUP BY brand ORDER BY count(*) DESC LIMIT 1")
+    at = open_page("overview", filter_category="electronics")
+    expected = scalar(dsn, f"SELECT count(*) FROM products WHERE category_id IN {SUBTREE}", {"c": "electronics"})
+    assert count(metric(at, "Products")) == expected
+    assert expected > scalar(dsn, "SELECT count(*) FROM products p JOIN categories c ON c.id = p.category_id "
+                                  "WHERE c.path = 'electronics'")  # products sit in the leaves, not the branch
+    at.selectbox(key="filter_brand").set_value(brand).run()
+    both = scalar(dsn, f"SELECT count(*) FROM products WHERE category_id IN {SUBTREE} AND brand = %(b)s",
+                  {"c": "electronics", "b": brand})
+    assert count(metric(at, "Products")) == both > 0
+
+
+# --- inventory ------------------------------------------------------------------------------------------------------
+
+
+def test_inventory_figures_equal_sql(dashboard_db: DashboardDatabase) -> None:
+    dsn = dashboard_db.dsn
+    at = open_page("inventory")
+    active, outs = sql(dsn, f"SELECT count(*), count(*) FILTER (WHERE {AVAILABLE} <= 0) FROM products p "
+                            "WHERE status = 'active'")[0]
+    assert percent(metric(at, "Stock-out rate")) == round(100 * outs / active, 1)
+    available, reserved = sql(dsn, "SELECT sum(on_hand - reserved), sum(reserved) FROM inventory")[0]
+    assert count(metric(at, "Units available")) == available
+    assert count(metric(at, "Units reserved")) == reserved
+
+    per_warehouse = table(at, "warehouse").set_index("warehouse")
+    for code, on_hand, held, value in sql(dsn, """
+            SELECT w.code, sum(i.on_hand), sum(i.reserved), sum(i.on_hand * p.price)
+            FROM inventory i JOIN warehouses w ON w.id = i.warehouse_id JOIN products p ON p.id = i.product_id
+            GROUP BY w.code"""):
+        assert per_warehouse.loc[code, "on_hand"] == on_hand
+        assert per_warehouse.loc[code, "reserved"] == held
+        assert per_warehouse.loc[code, "stock_value"] == pytest.approx(float(value), abs=0.01)
+
+    low = table(at, "sku")
+    expected = sql(dsn, """
+        SELECT p.sku, w.code, i.on_hand - i.reserved FROM inventory i JOIN products p ON p.id = i.product_id
+        JOIN warehouses w ON w.id = i.warehouse_id WHERE p.status = 'active' AND i.on_hand - i.reserved <= 5
+        ORDER BY 3, 1, 2 LIMIT 200""")
+    assert list(zip(low["sku"], low["warehouse"], low["available"], strict=True)) == expected
+
+
+def test_inventory_warehouse_filter_counts_stock_outs_there(dashboard_db: DashboardDatabase) -> None:
+    dsn = dashboard_db.dsn
+    warehouse_id, code = sql(dsn, "SELECT id, code FROM warehouses ORDER BY code LIMIT 1")[0]
+    at = open_page("inventory", filter_warehouse=warehouse_id)
+    active, outs = sql(dsn, """
+        SELECT count(*), count(*) FILTER (WHERE coalesce((SELECT i.on_hand - i.reserved FROM inventory i
+            WHERE i.product_id = p.id AND i.warehouse_id = %s), 0) <= 0)
+        FROM products p WHERE status = 'active'""", (warehouse_id,))[0]
+    assert percent(metric(at, "Stock-out rate")) == round(100 * outs / active, 1)
+    shown = table(at, "warehouse")
+    assert list(shown["warehouse"]) == [code]
+    assert shown.loc[0, "stock_outs"] == outs
+
+
+# --- pricing --------------------------------------------------------------------------------------------------------
+
+
+def test_pricing_figures_equal_sql(dashboard_db: DashboardDatabase) -> None:
+    dsn = dashboard_db.dsn
+    at = open_page("pricing")
+    currencies = table(at, "currency")
+    products, avg, median = sql(dsn, "SELECT count(*), round(avg(price), 2), percentile_cont(0.5) WITHIN GROUP "
+                                     "(ORDER BY price) FROM products WHERE price > 0 AND currency = 'USD'")[0]
+    assert list(currencies["currency"]) == ["USD"]
+    assert currencies.loc[0, "products"] == products
+    assert currencies.loc[0, "avg_price"] == float(avg)
+    assert currencies.loc[0, "median_price"] == pytest.approx(median, abs=0.005)
+
+    window = "h.old_price > 0 AND h.changed_at >= %(start)s AND h.currency = h.old_currency"
+    start = datetime.combine(date.today() - timedelta(days=90), datetime.min.time(), UTC)
+    changes = scalar(dsn, f"SELECT count(*) FROM price_history h WHERE {window}", {"start": start})
+    assert count(metric(at, "Price changes in range")) == changes > 0
+
+    movers = table(at, "change_pct")
+    top = sql(dsn, f"""
+        SELECT p.sku, (array_agg(h.old_price ORDER BY h.changed_at, h.id))[1],
+               (array_agg(h.new_price ORDER BY h.changed_at DESC, h.id DESC))[1]
+        FROM price_history h JOIN products p ON p.id = h.product_id WHERE {window} GROUP BY p.sku""",
+                  {"start": start})
+    ranked = sorted(top, key=lambda row: (-abs(row[2] - row[1]) / row[1], row[0]))[:20]
+    assert list(movers["sku"]) == [row[0] for row in ranked]
+    assert movers.loc[0, "change_pct"] == float(round(100 * (ranked[0][2] - ranked[0][1]) / ranked[0][1], 2))
+
+    box = chart(at, "Price distribution by category")["data"][0]
+    medians = dict(sql(dsn, """
+        SELECT split_part(c.path, '/', 1), percentile_cont(0.5) WITHIN GROUP (ORDER BY p.price)
+        FROM products p JOIN categories c ON c.id = p.category_id WHERE p.price > 0 GROUP BY 1"""))
+    for category, shown_median in zip(box["x"], box["median"], strict=True):
+        if category in medians:
+            assert shown_median == pytest.approx(medians[category])
+    histogram = chart(at, "Price histogram")["data"][0]
+    assert sum(histogram["y"]) == products
+
+
+# --- catalog quality ------------------------------------------------------------------------------------------------
+
+
+def test_quality_figures_equal_sql(dashboard_db: DashboardDatabase) -> None:
+    dsn = dashboard_db.dsn
+    at = open_page("quality")
+    total, complete, avg = sql(dsn, "SELECT count(*), count(*) FILTER (WHERE completeness = 100), "
+                                    "round(avg(completeness), 1) FROM products WHERE status <> 'archived'")[0]
+    assert count(metric(at, "Incomplete products")) == total - complete > 0
+    assert percent(metric(at, "Complete")) == round(100 * complete / total, 1)
+    assert percent(metric(at, "Average completeness")) == float(avg)
+
+    missing = chart(at, "Most-missing fields")["data"][0]
+    expected = sql(dsn, "SELECT f, count(*) FROM products, unnest(missing_fields) f WHERE status <> 'archived' "
+                        "GROUP BY f ORDER BY 2 DESC, 1 LIMIT 25")
+    assert list(zip(missing["y"], missing["x"], strict=True)) == expected
+
+    heat = chart(at, "Completeness by category")["data"][0]
+    fashion = heat["y"].index("fashion")
+    full = sql(dsn, f"SELECT count(*) FILTER (WHERE completeness = 100), count(*) FROM products "
+                    f"WHERE status <> 'archived' AND category_id IN {SUBTREE}", {"c": "fashion"})[0]
+    assert heat["z"][fashion][heat["x"].index("100")] == round(100 * full[0] / full[1], 1)
+
+    worst = table(at, "missing_fields")
+    expected_worst = sql(dsn, "SELECT sku, completeness, array_to_string(missing_fields, ', ') FROM products "
+                              "WHERE status IN ('draft', 'active') AND completeness <= 99 ORDER BY completeness, id "
+                              "LIMIT 100")
+    assert list(zip(worst["sku"], worst["completeness"], worst["missing_fields"], strict=True)) == expected_worst
+    assert at.get("download_button"), "the worst records can be exported"
+
+    trend = chart(at, "Quality over time")["data"][0]
+    assert trend["y"][-1] == float(scalar(dsn, "SELECT round(avg(completeness), 2) FROM products "
+                                              "WHERE status <> 'archived'"))
+
+
+def test_worst_records_filter_by_missing_field(dashboard_db: DashboardDatabase) -> None:
+    at = open_page("quality", worst_missing_field="images")
+    worst = table(at, "missing_fields")
+    expected = sql(dashboard_db.dsn, "SELECT sku FROM products WHERE 'images' = ANY(missing_fields) "
+                                     "AND status IN ('draft', 'active') ORDER BY completeness, id LIMIT 100")
+    assert list(worst["sku"]) == [row[0] for row in expected]
+    assert all("images" in fields for fields in worst["missing_fields"])
+
+
+def test_duplicates_on_request_include_every_shared_gtin(dashboard_db: DashboardDatabase) -> None:
+    at = open_page("quality")
+    assert not [m for m in at.metric if m.label == "Duplicate groups"]  # not computed until asked
+    at.button(key="find_duplicates").click().run()
+    assert not at.exception
+    groups = table(at, "reason")
+    shown = {tuple(sorted(g["id"])) for _, g in groups[groups["reason"] == "same gtin"].groupby("group")}
+    expected = {tuple(sorted(ids)) for (ids,) in sql(dashboard_db.dsn, """
+        SELECT array_agg(id) FROM products GROUP BY attributes->>'gtin' HAVING count(*) > 1""")}
+    assert shown == expected and expected
+    assert count(metric(at, "Duplicate groups")) >= len(expected)
+
+
+# --- search insights ------------------------------------------------------------------------------------------------
+
+
+def test_search_insights_equal_sql_and_index(dashboard_db: DashboardDatabase) -> None:
+    in_range = [s for s in SEARCHES if s[4] <= 90]
+    at = open_page("search_insights")
+    assert count(metric(at, "Searches")) == len(in_range)
+    zero = sum(1 for s in in_range if s[1] == 0)
+    assert percent(metric(at, "Zero-result rate")) == round(100 * zero / len(in_range), 1)
+    top = table(at, "avg_results")
+    assert list(zip(top["query"], top["searches"], strict=True))[:3] == [("tv", 7), ("laptop", 4),
+                                                                         ("flux capacitor", 3)]
+    zero_queries = table(at, "searches", 1)
+    assert list(zip(zero_queries["query"], zero_queries["searches"], strict=True)) == [("flux capacitor", 3),
+                                                                                        ("unobtainium", 2)]
+    facets = table(at, "value")  # the default facet: top-level categories, counted by the search index
+    expected = dict(sql(dashboard_db.dsn, "SELECT split_part(c.path, '/', 1), count(*) FROM products p "
+                                          "JOIN categories c ON c.id = p.category_id GROUP BY 1"))
+    assert dict(zip(facets["value"], facets["products"], strict=True)) == expected
+
+
+def test_search_facets_follow_the_filters(dashboard_db: DashboardDatabase) -> None:
+    at = open_page("search_insights", filter_category="fashion", facet_field="brand")
+    facets = table(at, "value")
+    expected = sql(dashboard_db.dsn, f"SELECT brand, count(*) FROM products WHERE category_id IN {SUBTREE} "
+                                     "AND brand IS NOT NULL GROUP BY brand ORDER BY 2 DESC, 1 LIMIT 25",
+                   {"c": "fashion"})
+    assert dict(zip(facets["value"], facets["products"], strict=True)) == dict(expected)
+
+
+def test_filters_survive_moving_between_pages(dashboard_db: DashboardDatabase) -> None:
+    at = open_page("overview", filter_category="fashion")
+    fashion = count(metric(at, "Products"))
+    at.switch_page("views/quality.py").run()
+    assert at.selectbox(key="filter_category").value == "fashion"
+    expected = scalar(dashboard_db.dsn, f"SELECT count(*) FROM products WHERE status <> 'archived' "
+                                        f"AND category_id IN {SUBTREE}", {"c": "fashion"})
+    assert count(metric(at, "Products checked")) == expected
+    assert expected < fashion  # archived products are left out of quality figures
