@@ -98,10 +98,15 @@ def _availability(agg: Body | None) -> AvailabilityFacet:
     return AvailabilityFacet(in_stock=counts.get("true", 0), out_of_stock=counts.get("false", 0))
 
 
+def _money(value: float | None) -> float | None:
+    """Stats over a scaled_float come back with binary noise (3339.9900000000002)."""
+    return None if value is None else round(value, 2)
+
+
 def _price(stats: Body | None, ranges: Body | None) -> PriceFacet:
     values = _unwrap(stats)
     return PriceFacet(
-        min=values.get("min"), max=values.get("max"),
+        min=_money(values.get("min")), max=_money(values.get("max")),
         ranges=[PriceRange(from_=b.get("from"), to=b.get("to"), count=b["doc_count"]) for b in _buckets(ranges)],
     )
 

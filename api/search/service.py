@@ -49,7 +49,6 @@ log = logging.getLogger(__name__)
 
 MAX_RESULT_WINDOW: Final = 10_000  # the index's `index.max_result_window` (OpenSearch default)
 TAXONOMY_TTL: Final = 30.0
-TAXONOMY_MISS_RELOAD: Final = 1.0
 COMMON_KEYS_TTL: Final = 60.0
 MAX_ATTRIBUTE_VALUES: Final = 20
 ATTR_PARAM: Final = "attr."
@@ -176,21 +175,24 @@ class SearchRuntime:
     synonyms: SynonymStore = field(default_factory=SynonymStore)
     taxonomy: Taxonomy = field(default_factory=Taxonomy)
     taxonomy_loaded: float = float("-inf")
+    taxonomy_misses: set[str] = field(default_factory=set)
     common_keys: list[str] = field(default_factory=list)
     common_keys_loaded: float = float("-inf")
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     async def current_taxonomy(self, sessions: async_sessionmaker[AsyncSession], needed: Iterable[str]) -> Taxonomy:
-        age = time.monotonic() - self.taxonomy_loaded
-        missing = any(path not in self.taxonomy.names for path in needed)
-        if age < TAXONOMY_TTL and not (missing and age >= TAXONOMY_MISS_RELOAD):
+        """The cached taxonomy; reloaded after the TTL, or once for each path it has never seen (a new category)."""
+        unseen = {p for p in needed if p not in self.taxonomy.names and p not in self.taxonomy_misses}
+        if time.monotonic() - self.taxonomy_loaded < TAXONOMY_TTL and not unseen:
             return self.taxonomy
         async with self.lock:
-            if time.monotonic() - self.taxonomy_loaded >= min(age, TAXONOMY_TTL):
-                async with sessions() as session:
-                    rows = (await session.execute(TAXONOMY_SQL)).all()
-                self.taxonomy = Taxonomy.from_rows(rows)
-                self.taxonomy_loaded = time.monotonic()
+            async with sessions() as session:
+                rows = (await session.execute(TAXONOMY_SQL)).all()
+            self.taxonomy = Taxonomy.from_rows(rows)
+            self.taxonomy_loaded = time.monotonic()
+            # Paths still unknown (categories deleted since indexing) do not trigger reloads again until the TTL.
+            known = self.taxonomy.names
+            self.taxonomy_misses = {p for p in self.taxonomy_misses | unseen if p not in known}
         return self.taxonomy
 
     async def most_common_keys(self, client: AsyncOpenSearch, alias: str) -> list[str]:
