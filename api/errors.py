@@ -27,7 +27,7 @@ from litestar.status_codes import (
     HTTP_500_INTERNAL_SERVER_ERROR,
     HTTP_503_SERVICE_UNAVAILABLE,
 )
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 
 log = logging.getLogger("catalog.api")
 
@@ -158,6 +158,14 @@ def handle_database_unavailable(_: Request[Any, Any, Any], exc: Exception) -> Re
                      "The database is unavailable; retry shortly.", headers={"Retry-After": "2"})
 
 
+def handle_data_error(_: Request[Any, Any, Any], exc: DataError) -> Response[dict[str, Any]]:
+    """PostgreSQL refused a value as data (SQLSTATE class 22, e.g. an id beyond bigint): the input's fault."""
+    reason = getattr(getattr(exc.orig, "diag", None), "message_primary", None) or "invalid value"
+    log.warning("database refused a value: %s", reason)
+    return _response(HTTP_400_BAD_REQUEST, "VALIDATION_ERROR", "A value is outside what the catalog accepts.",
+                     {"fields": {"request": reason}})
+
+
 def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
         return handle_database_unavailable(request, exc)
@@ -169,5 +177,6 @@ EXCEPTION_HANDLERS: dict[type[Exception] | int, Any] = {
     CatalogError: handle_catalog_error,
     HTTPException: handle_http_exception,
     OperationalError: handle_database_unavailable,
+    DataError: handle_data_error,
     Exception: handle_unexpected,
 }

@@ -9,6 +9,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from api.schemas import ErrorBody
 
 _DESCRIPTIONS = {
+    204: "Done; no body.",
     400: "Invalid input; `details.fields` names the offending fields.",
     401: "Missing, invalid or expired bearer token.",
     403: "Authenticated, but the role does not allow this.",
@@ -21,9 +22,17 @@ _DESCRIPTIONS = {
 }
 
 
+# Any route can answer these: a malformed parameter (400), the rate limiter (429), a backing service down (503).
+# Documented everywhere so clients (and the schema fuzz test) see our error body, not Litestar's default.
+ALWAYS_POSSIBLE = (400, 429, 503)
+
+
 def error_responses(*statuses: int) -> dict[int, ResponseSpec]:
-    return {status: ResponseSpec(data_container=ErrorBody, description=_DESCRIPTIONS[status])
-            for status in statuses}
+    """The documented error responses of a route; pass 204 too when it answers without a body (Litestar would
+    otherwise document a `Response[None]` as a JSON `null`)."""
+    return {status: ResponseSpec(data_container=None if status == 204 else ErrorBody,
+                                 description=_DESCRIPTIONS[status])
+            for status in sorted({*statuses, *ALWAYS_POSSIBLE})}
 
 
 def openapi_config() -> OpenAPIConfig:

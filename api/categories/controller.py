@@ -69,7 +69,7 @@ class CategoryController(Controller):
         return category
 
     @delete("/{category_id:int}", summary="Delete an empty category", guards=[requires(CATALOG_WRITERS)],
-            responses=error_responses(401, 403, 404, 409), status_code=HTTP_204_NO_CONTENT)
+            responses=error_responses(204, 401, 403, 404, 409), status_code=HTTP_204_NO_CONTENT)
     async def delete_category(self, category_id: int, sessions: async_sessionmaker[AsyncSession],
                               principal: Principal) -> None:
         """Refused with CATEGORY_NOT_EMPTY while it has subcategories or products."""

@@ -105,7 +105,7 @@ class ProductController(Controller):
         return await self._update(product_id, data, request, sessions, principal)
 
     @delete("/{product_id:int}", summary="Delete a product", guards=[requires(CATALOG_WRITERS)],
-            responses=error_responses(400, 401, 403, 404, 412), status_code=HTTP_204_NO_CONTENT)
+            responses=error_responses(204, 400, 401, 403, 404, 412), status_code=HTTP_204_NO_CONTENT)
     async def delete_product(self, product_id: int, request: Request[Any, Any, Any],
                              sessions: async_sessionmaker[AsyncSession], principal: Principal) -> Response[None]:
         expected = service.parse_if_match(request.headers.get("if-match"))

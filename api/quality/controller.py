@@ -146,7 +146,7 @@ class QualityController(Controller):
         return Response(body, status_code=HTTP_201_CREATED, headers={RECOMPUTE_HEADER: "scheduled"})
 
     @delete("/rules/{rule_id:int}", summary="Remove a completeness rule", guards=[requires(CATALOG_WRITERS)],
-            responses=error_responses(401, 403, 404), status_code=HTTP_204_NO_CONTENT)
+            responses=error_responses(204, 401, 403, 404), status_code=HTTP_204_NO_CONTENT)
     async def delete_rule(self, rule_id: int, sessions: async_sessionmaker[AsyncSession], settings: Settings,
                           principal: Principal) -> Response[None]:
         """The affected products are re-scored in the background (header `X-Quality-Recompute: scheduled`)."""
