@@ -24,32 +24,45 @@ SECURITY_HEADERS = {
 }
 
 
+def request_id(scope: Scope) -> str:
+    """The request's id: the caller's `X-Request-ID` (trimmed) or a fresh one, fixed for the whole request."""
+    state = scope.setdefault("state", {})
+    if "request_id" not in state:
+        incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")[:64]
+        state["request_id"] = incoming or uuid.uuid4().hex
+    return str(state["request_id"])
+
+
+async def add_response_headers(message: Message, scope: Scope) -> None:
+    """`before_send` hook: request id and security headers on EVERY response, including the 404/405 answers
+    that Litestar gives before any route (and so any route middleware) is chosen."""
+    if message["type"] == "http.response.start" and scope["type"] == "http":
+        headers = MutableScopeHeaders.from_message(message)
+        headers["x-request-id"] = request_id(scope)
+        for name, value in SECURITY_HEADERS.items():
+            headers.setdefault(name, value)
+
+
 def request_context_middleware(app: ASGIApp) -> ASGIApp:
-    """Echo or mint `X-Request-ID`, add security headers, log one JSON line per request."""
+    """Log one JSON line per request, under the id `add_response_headers` echoes in `X-Request-ID`."""
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await app(scope, receive, send)
             return
-        incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")[:64]
-        request_id = incoming or uuid.uuid4().hex
         started = time.perf_counter()
         status_holder: dict[str, int] = {}
 
         async def send_wrapper(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status_holder["status"] = message["status"]
-                headers = MutableScopeHeaders.from_message(message)
-                headers["x-request-id"] = request_id
-                for name, value in SECURITY_HEADERS.items():
-                    headers.setdefault(name, value)
             await send(message)
 
         try:
             await app(scope, receive, send_wrapper)
         finally:
             access_log.info(json.dumps({
-                "request_id": request_id, "method": scope["method"], "path": scope["path"],
+                "request_id": request_id(scope), "method": scope["method"], "path": scope["path"],
                 "status": status_holder.get("status", 500),
                 "ms": round((time.perf_counter() - started) * 1000, 2),
             }))
