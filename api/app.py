@@ -23,12 +23,13 @@ from api.openapi import openapi_config
 from api.products.controller import ProductController
 from api.quality.background import quality_lifespan
 from api.quality.controller import QualityController
+from api.search.controller import SearchController, SynonymController
 from api.users.controller import UserController
 from catalog.settings import Settings, get_settings
 from db.session import async_session_factory, make_async_engine
 
 ROUTES = [health, ready, metrics, AuthController, UserController, ProductController, CategoryController,
-          WarehouseController, StockController, QualityController]
+          WarehouseController, StockController, QualityController, SearchController, SynonymController]
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -41,7 +42,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         app.state.engine = engine
         app.state.sessions = async_session_factory(engine)
         app.state.redis = Redis.from_url(settings.redis_url, socket_timeout=1, socket_connect_timeout=1)
-        app.state.opensearch = AsyncOpenSearch(hosts=[settings.opensearch_url], timeout=10)
+        app.state.opensearch = AsyncOpenSearch(hosts=[settings.opensearch_url], timeout=10, pool_maxsize=64)
         try:
             yield
         finally:

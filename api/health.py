@@ -11,7 +11,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
 from sqlalchemy import text
 
 
-@get("/health", tags=["operations"], security=[], summary="Liveness")
+@get("/health", tags=["operations"], security=[{}], summary="Liveness")
 async def health() -> dict[str, str]:
     return {"status": "ok"}
 
@@ -35,7 +35,7 @@ async def _opensearch(state: State) -> None:
         raise RuntimeError(health.get("status"))
 
 
-@get("/ready", tags=["operations"], security=[], summary="Readiness of PostgreSQL, Redis and OpenSearch")
+@get("/ready", tags=["operations"], security=[{}], summary="Readiness of PostgreSQL, Redis and OpenSearch")
 async def ready(state: State) -> Response[dict[str, Any]]:
     checks = dict(zip(("postgres", "redis", "opensearch"), await asyncio.gather(
         _check(_postgres(state)), _check(state.redis.ping()), _check(_opensearch(state)),

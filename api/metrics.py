@@ -63,7 +63,7 @@ def metrics_middleware(app: ASGIApp) -> ASGIApp:
     return middleware
 
 
-@get("/metrics", tags=["operations"], security=[], include_in_schema=False)
+@get("/metrics", tags=["operations"], security=[{}], include_in_schema=False)
 async def metrics(state: State) -> Response[bytes]:
     try:
         async with state.engine.connect() as conn:

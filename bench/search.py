@@ -26,7 +26,6 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlencode
 
 import httpx
@@ -42,18 +41,6 @@ def use_environment(database: str, alias: str) -> None:
     """Point the catalog settings (this process and the API it spawns) at the bench database and alias."""
     os.environ["CATALOG_POSTGRES_DB"] = database
     os.environ["CATALOG_INDEX_ALIAS"] = alias
-
-
-def bench_app() -> Any:
-    """uvicorn factory: the real app, with the search routes added if api/app.py does not list them yet."""
-    from api.app import create_app
-    from api.search.controller import SearchController, SynonymController
-
-    app = create_app()
-    if "/search" not in {route.path for route in app.routes}:
-        app.register(SearchController)
-        app.register(SynonymController)
-    return app
 
 
 # --- preparation ---------------------------------------------------------------------------------------------
@@ -265,7 +252,7 @@ def print_table(results: list[PassResult], concurrency: int, distinct: int) -> N
 
 def start_api(port: int, log_path: Path) -> subprocess.Popen[bytes]:
     env = {**os.environ, "CATALOG_RATE_LIMIT_PER_MINUTE": "0"}
-    command = [sys.executable, "-m", "uvicorn", "bench.search:bench_app", "--factory", "--host", "127.0.0.1",
+    command = [sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory", "--host", "127.0.0.1",
                "--port", str(port), "--no-access-log", "--log-level", "warning"]
     with log_path.open("wb") as log:
         process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)

@@ -15,7 +15,6 @@ from litestar.testing import AsyncTestClient
 from redis.asyncio import Redis
 
 from api.search.cache import ResponseCache
-from api.search.controller import SearchController, SynonymController
 from indexer.stream import OutboxConsumer
 from tests.conftest import CatalogRows
 from tests.factories import product_payload
@@ -27,11 +26,7 @@ Headers = Callable[[str], dict[str, str]]
 
 @pytest.fixture
 async def shop(client: Client, search_index: str) -> Client:
-    """The API client, with the search routes (registered here only until api/app.py lists them)."""
-    paths = {route.path for route in client.app.routes}
-    if "/search" not in paths:
-        client.app.register(SearchController)
-        client.app.register(SynonymController)
+    """The API client, once the session's search index exists."""
     return client
 
 

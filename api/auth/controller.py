@@ -30,7 +30,7 @@ class AuthController(Controller):
     path = "/auth"
     tags = ["auth"]
 
-    @post("/token", summary="Get an access token (OAuth2 password form)", security=[],
+    @post("/token", summary="Get an access token (OAuth2 password form)", security=[{}],
           status_code=HTTP_200_OK, responses=error_responses(400, 401, 429))
     async def token(self, data: Annotated[PasswordForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
                     sessions: async_sessionmaker[AsyncSession], settings: Settings) -> Token:

@@ -28,7 +28,7 @@ class UserController(Controller):
     path = "/users"
     tags = ["users"]
 
-    @post("/", summary="Register", security=[], responses=error_responses(400, 409))
+    @post("/", summary="Register", security=[{}], responses=error_responses(400, 409))
     async def register(self, data: UserCreate, sessions: async_sessionmaker[AsyncSession]) -> UserRead:
         """Self-registration; the new account has the default role, which reads and writes no catalog data."""
         async with transaction(sessions) as session:
