@@ -55,6 +55,8 @@ def run(
     from indexer.stream import run_workers
 
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # opensearch-py logs every request at INFO; only its warnings belong in the indexer's log.
+    logging.getLogger("opensearch").setLevel(max(logging.WARNING, logging.getLogger().level))
     settings = get_settings()
     options = IndexerOptions.from_settings(
         settings, batch_size=batch_size, poll_interval=poll_interval, visibility=visibility
