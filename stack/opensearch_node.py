@@ -42,6 +42,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Final
 
+from stack.processes import pid_alive
+
 OPENSEARCH_VERSION: Final = "2.19.6"
 LAUNCHER_CLASS: Final = "catalog.opensearch.CatalogNode"
 LAUNCHER_JAR: Final = "opensearch-launcher.jar"
@@ -239,19 +241,7 @@ def _pid_alive(pid: int) -> bool:
     child = _CHILDREN.get(pid)
     if child is not None:
         return child.poll() is None
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return True
-    # Field 3, after the parenthesised command name, is the state; Z/X mean it is gone.
-    state = stat.rsplit(")", 1)[-1].split()[0]
-    return state not in ("Z", "X")
+    return pid_alive(pid)
 
 
 def _is_our_java(pid: int) -> bool:

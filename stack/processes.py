@@ -34,12 +34,12 @@ def pid_alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True
-    # A zombie still answers kill(0); treat it as dead.
+    # A zombie still answers kill(0); treat it as dead. Field 3, after the command name, is the state.
     try:
-        state = Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1][0]
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()[0]
     except (OSError, IndexError):
         return True
-    return state != "Z"
+    return state not in ("Z", "X")
 
 
 def read_pid(pid_file: Path) -> int | None:
