@@ -9,7 +9,8 @@ import uuid
 from typing import Any
 
 from litestar.datastructures import MutableScopeHeaders
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.enums import ScopeType
+from litestar.types import ASGIApp, HTTPResponseBodyEvent, HTTPResponseStartEvent, Message, Receive, Scope, Send
 from redis.exceptions import RedisError
 
 from api.errors import error_body
@@ -36,7 +37,7 @@ def request_id(scope: Scope) -> str:
 async def add_response_headers(message: Message, scope: Scope) -> None:
     """`before_send` hook: request id and security headers on EVERY response, including the 404/405 answers
     that Litestar gives before any route (and so any route middleware) is chosen."""
-    if message["type"] == "http.response.start" and scope["type"] == "http":
+    if message["type"] == "http.response.start" and scope["type"] == ScopeType.HTTP:
         headers = MutableScopeHeaders.from_message(message)
         headers["x-request-id"] = request_id(scope)
         for name, value in SECURITY_HEADERS.items():
@@ -47,7 +48,7 @@ def request_context_middleware(app: ASGIApp) -> ASGIApp:
     """Log one JSON line per request, under the id `add_response_headers` echoes in `X-Request-ID`."""
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != ScopeType.HTTP:
             await app(scope, receive, send)
             return
         started = time.perf_counter()
@@ -84,7 +85,7 @@ def rate_limit_middleware(app: ASGIApp) -> ASGIApp:
     """Fixed one-minute windows in Redis; stricter on /auth/token. Fails open when Redis is down."""
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != ScopeType.HTTP:
             await app(scope, receive, send)
             return
         state = scope["app"].state
@@ -117,5 +118,7 @@ async def _send_json(send: Send, status: int, body: dict[str, Any], headers: dic
     payload = json.dumps(body).encode()
     raw_headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
     raw_headers += [(k.encode(), v.encode()) for k, v in headers.items()]
-    await send({"type": "http.response.start", "status": status, "headers": raw_headers})
-    await send({"type": "http.response.body", "body": payload})
+    start: HTTPResponseStartEvent = {"type": "http.response.start", "status": status, "headers": raw_headers}
+    await send(start)
+    end: HTTPResponseBodyEvent = {"type": "http.response.body", "body": payload, "more_body": False}
+    await send(end)

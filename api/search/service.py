@@ -199,7 +199,7 @@ class SearchRuntime:
         if time.monotonic() - self.common_keys_loaded < COMMON_KEYS_TTL:
             return self.common_keys
         self.common_keys_loaded = time.monotonic()
-        raw = await client.search(index=alias, body=facets.common_keys_body(), filter_path="aggregations")
+        raw = await _opensearch(client, alias, facets.common_keys_body(), "aggregations")
         buckets = raw.get("aggregations", {}).get("keys", {}).get("buckets", [])
         self.common_keys = [b["key"] for b in buckets]
         return self.common_keys
