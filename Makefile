@@ -53,3 +53,9 @@ bench: $(STAMP) ## Benchmarks against the running stack (see bench/README.md)
 clean: ## Stop the stack and delete its data (.stack/) and the venv
 	-$(BIN)/catalog stack down
 	rm -rf .stack $(VENV)
+
+FUZZ_EXAMPLES ?= 500
+.PHONY: fuzz
+fuzz: $(STAMP) ## Longer schemathesis run over every API operation (FUZZ_EXAMPLES per operation, default 500)
+	$(BIN)/catalog stack up
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest tests/test_fuzz_api.py $(PYTEST_ARGS)
