@@ -262,16 +262,26 @@ def main(argv: list[str] | None = None) -> None:
     from catalog.settings import get_settings
 
     settings = get_settings()
-    report: dict[str, Any] = {"database": settings.postgres_db, "products": _product_count(settings.database_url)}
-    print(f"database {settings.postgres_db}: {report['products']:,} products")
-    times = apptest_times(args.runs)
-    report["apptest_seconds"] = {page: {"cold": cold, "warm": warm} for page, (cold, warm) in times.items()}
-    if not args.no_browser:
-        browser, (peak, now) = browser_pass(dict(os.environ), args.screenshots)
-        report["browser_seconds"], report["streamlit_peak_rss_mib"], report["streamlit_rss_mib"] = browser, peak, now
+    print(f"database {settings.postgres_db}: {_product_count(settings.database_url):,} products")
+    report = run(args.runs, not args.no_browser, args.screenshots)
     _print(report)
     if args.json:
         args.json.write_text(json.dumps(report, indent=2))
+
+
+def run(runs: int = 3, browser: bool = True, screenshots: Path | None = None) -> dict[str, Any]:
+    """Every figure against the database the settings point at: AppTest cold/warm per page, and (with `browser`)
+    Chromium seconds per page and the streamlit process's peak/current RSS."""
+    from catalog.settings import get_settings
+
+    settings = get_settings()
+    report: dict[str, Any] = {"database": settings.postgres_db, "products": _product_count(settings.database_url)}
+    times = apptest_times(runs)
+    report["apptest_seconds"] = {page: {"cold": cold, "warm": warm} for page, (cold, warm) in times.items()}
+    if browser:
+        seconds, (peak, now) = browser_pass(dict(os.environ), screenshots)
+        report["browser_seconds"], report["streamlit_peak_rss_mib"], report["streamlit_rss_mib"] = seconds, peak, now
+    return report
 
 
 def _product_count(url: str) -> int:

@@ -24,8 +24,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH_DB = "catalog_bench_products"
-os.environ["CATALOG_POSTGRES_DB"] = BENCH_DB
-os.environ.setdefault("CATALOG_RATE_LIMIT_PER_MINUTE", "0")
 sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
@@ -63,12 +61,17 @@ class Result:
         return statistics.quantiles(self.latencies_ms, n=100)[int(q * 100) - 1]
 
 
-async def run_load(name: str, total: int, concurrency: int, call: Callable[[int], Awaitable[None]]) -> Result:
+async def run_load(name: str, total: int, concurrency: int, call: Callable[[int], Awaitable[None]],
+                   max_seconds: float = 120.0) -> Result:
+    """At most `total` calls, and none started after `max_seconds`."""
     latencies: list[float] = []
     counter = iter(range(total))
+    deadline = time.perf_counter() + max_seconds
 
     async def worker() -> None:
         for i in counter:
+            if time.perf_counter() >= deadline:
+                return
             started = time.perf_counter()
             await call(i)
             latencies.append((time.perf_counter() - started) * 1000)
@@ -105,11 +108,12 @@ def body(i: int) -> dict[str, object]:
             "brand": "Bench", "attributes": {"color": "red", "size": i % 12}, "images": []}
 
 
-async def api_scenarios(port: int, ids: list[int], requests: int, concurrency: int) -> list[Result]:
+async def api_scenarios(api_url: str, ids: list[int], requests: int, concurrency: int,
+                        max_seconds: float = 120.0) -> list[Result]:
     settings = get_settings()
     token = issue_token(settings, uuid.uuid4(), ["admin"])
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", limits=limits,
+    async with httpx.AsyncClient(base_url=api_url, limits=limits,
                                  headers={"Authorization": f"Bearer {token}"}, timeout=30) as client:
 
         async def get(i: int) -> None:
@@ -121,11 +125,11 @@ async def api_scenarios(port: int, ids: list[int], requests: int, concurrency: i
             assert response.status_code == 201, response.text
 
         await run_load("warm-up", min(200, requests), concurrency, get)
-        return [await run_load("API GET /products/{id}", requests, concurrency, get),
-                await run_load("API POST /products", requests, concurrency, post)]
+        return [await run_load("API GET /products/{id}", requests, concurrency, get, max_seconds),
+                await run_load("API POST /products", requests, concurrency, post, max_seconds)]
 
 
-async def raw_scenarios(ids: list[int], requests: int, concurrency: int) -> list[Result]:
+async def raw_scenarios(ids: list[int], requests: int, concurrency: int, max_seconds: float = 120.0) -> list[Result]:
     settings = get_settings()
     async with AsyncConnectionPool(settings.postgres_dsn, min_size=concurrency, max_size=concurrency) as pool:
 
@@ -141,8 +145,27 @@ async def raw_scenarios(ids: list[int], requests: int, concurrency: int) -> list
                                                 psycopg.types.json.Jsonb([]), ["images"]))
 
         await run_load("warm-up", min(200, requests), concurrency, select)
-        return [await run_load("psycopg SELECT by id", requests, concurrency, select),
-                await run_load("psycopg INSERT", requests, concurrency, insert)]
+        return [await run_load("psycopg SELECT by id", requests, concurrency, select, max_seconds),
+                await run_load("psycopg INSERT", requests, concurrency, insert, max_seconds)]
+
+
+PAIRS = [("API GET /products/{id}", "psycopg SELECT by id"), ("API POST /products", "psycopg INSERT")]
+
+
+def figures(results: list[Result]) -> dict[str, float]:
+    """Flat numbers per scenario: `<name>: p50 ms`, `p99 ms`, `req/s`."""
+    out: dict[str, float] = {}
+    for r in results:
+        out |= {f"{r.name}: p50 ms": r.quantile(0.5), f"{r.name}: p99 ms": r.quantile(0.99),
+                f"{r.name}: req/s": r.throughput}
+    return out
+
+
+def measure(api_url: str, ids: list[int], requests: int, concurrency: int, max_seconds: float = 120.0
+            ) -> list[Result]:
+    """The API scenarios against `api_url`, then the same statements through psycopg (same database)."""
+    results = asyncio.run(api_scenarios(api_url, ids, requests, concurrency, max_seconds))
+    return results + asyncio.run(raw_scenarios(ids, requests, concurrency, max_seconds))
 
 
 def prepare_database(rows: int) -> list[int]:
@@ -161,7 +184,7 @@ def prepare_database(rows: int) -> list[int]:
         return [row[0] for row in conn.execute("SELECT id FROM products ORDER BY id")]
 
 
-def report(results: list[Result], pairs: list[tuple[str, str]]) -> None:
+def report(results: list[Result], pairs: list[tuple[str, str]] = PAIRS) -> None:
     print(f"\n{'scenario':<26}{'requests':>9}{'p50 ms':>9}{'p99 ms':>9}{'req/s':>9}")
     by_name = {r.name: r for r in results}
     for r in results:
@@ -180,19 +203,19 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=16, help="concurrent clients")
     parser.add_argument("--rows", type=int, default=10_000, help="products in the bench database")
     args = parser.parse_args()
+    os.environ["CATALOG_POSTGRES_DB"] = BENCH_DB
+    os.environ.setdefault("CATALOG_RATE_LIMIT_PER_MINUTE", "0")
     print(f"preparing {BENCH_DB} with {args.rows} products ...", flush=True)
     ids = prepare_database(args.rows)
     port = free_port()
     api = start_api(port)
     try:
-        print(f"API scenarios ({args.requests} requests each, {args.concurrency} clients) ...", flush=True)
-        results = asyncio.run(api_scenarios(port, ids, args.requests, args.concurrency))
+        print(f"API then psycopg ({args.requests} requests each, {args.concurrency} clients) ...", flush=True)
+        results = measure(f"http://127.0.0.1:{port}", ids, args.requests, args.concurrency)
     finally:
         api.terminate()
         api.wait(timeout=20)
-    print("raw psycopg scenarios ...", flush=True)
-    results += asyncio.run(raw_scenarios(ids, args.requests, args.concurrency))
-    report(results, [("API GET /products/{id}", "psycopg SELECT by id"), ("API POST /products", "psycopg INSERT")])
+    report(results)
 
 
 if __name__ == "__main__":

@@ -182,13 +182,16 @@ class PassResult:
         return len(self.latencies) / self.seconds if self.seconds else 0.0
 
 
-async def run_pass(name: str, send: Callable[[int], Awaitable[bool]], requests: int, concurrency: int) -> PassResult:
+async def run_pass(name: str, send: Callable[[int], Awaitable[bool]], requests: int, concurrency: int,
+                   max_seconds: float = 120.0) -> PassResult:
+    """At most `requests` requests, and none started after `max_seconds`."""
     result = PassResult(name)
     next_index = 0
+    deadline = time.perf_counter() + max_seconds
 
     async def worker() -> None:
         nonlocal next_index
-        while next_index < requests:
+        while next_index < requests and time.perf_counter() < deadline:
             i = next_index
             next_index += 1
             started = time.perf_counter()
@@ -227,13 +230,34 @@ async def run_all(args: argparse.Namespace, api_url: str, os_url: str, alias: st
 
         uncached = api({"cache-control": "no-cache"})
         cached = api({})
-        await run_pass("warm-up", raw, min(200, args.requests), args.concurrency)
-        await run_pass("warm-up", uncached, min(200, args.requests), args.concurrency)
-        results = [await run_pass("OpenSearch direct", raw, args.requests, args.concurrency),
-                   await run_pass("API uncached", uncached, args.requests, args.concurrency)]
-        await run_pass("fill cache", cached, len(queries), args.concurrency)
-        results.append(await run_pass("API cached", cached, args.requests, args.concurrency))
+        bound = {"concurrency": args.concurrency, "max_seconds": args.max_seconds}
+        await run_pass("warm-up", raw, min(200, args.requests), **bound)
+        await run_pass("warm-up", uncached, min(200, args.requests), **bound)
+        results = [await run_pass("OpenSearch direct", raw, args.requests, **bound),
+                   await run_pass("API uncached", uncached, args.requests, **bound)]
+        await run_pass("fill cache", cached, len(queries), **bound)
+        results.append(await run_pass("API cached", cached, args.requests, **bound))
         return results
+
+
+def figures(results: list[PassResult]) -> dict[str, float]:
+    """Flat numbers per pass: `<pass>: p50 ms`, `p95 ms`, `p99 ms`, `req/s`, `errors`."""
+    out: dict[str, float] = {}
+    for r in results:
+        out |= {f"{r.name}: p50 ms": r.pct(50), f"{r.name}: p95 ms": r.pct(95), f"{r.name}: p99 ms": r.pct(99),
+                f"{r.name}: req/s": r.throughput, f"{r.name}: errors": float(r.errors)}
+    return out
+
+
+def measure(args: argparse.Namespace, api_url: str) -> list[PassResult]:
+    """Build the query mix from the catalog the settings point at and run every pass against `api_url`."""
+    from catalog.settings import get_settings
+
+    settings = get_settings()
+    facts = catalog_facts(settings.postgres_dsn)
+    queries = make_queries(facts, args.distinct, random.Random(args.seed))
+    bodies = raw_bodies(queries, settings.postgres_dsn, settings.opensearch_url, settings.index_alias)
+    return asyncio.run(run_all(args, api_url, settings.opensearch_url, settings.index_alias, queries, bodies))
 
 
 def print_table(results: list[PassResult], concurrency: int, distinct: int) -> None:
@@ -250,8 +274,9 @@ def print_table(results: list[PassResult], concurrency: int, distinct: int) -> N
 
 # --- the API server ---------------------------------------------------------------------------------------------
 
-def start_api(port: int, log_path: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "CATALOG_RATE_LIMIT_PER_MINUTE": "0"}
+def start_api(port: int, log_path: Path, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    """`uvicorn api.app` on 127.0.0.1:`port` with rate limits off (`env` defaults to this process's)."""
+    env = {**(os.environ if env is None else env), "CATALOG_RATE_LIMIT_PER_MINUTE": "0"}
     command = [sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory", "--host", "127.0.0.1",
                "--port", str(port), "--no-access-log", "--log-level", "warning"]
     with log_path.open("wb") as log:
@@ -267,7 +292,7 @@ def start_api(port: int, log_path: Path) -> subprocess.Popen[bytes]:
     raise SystemExit(f"the API did not come up; see {log_path}")
 
 
-def main(argv: Sequence[str] | None = None) -> None:
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--database", default=BENCH_DB, help=f"catalog database (default {BENCH_DB})")
     parser.add_argument("--alias", default=BENCH_ALIAS, help=f"index alias (default {BENCH_ALIAS})")
@@ -278,29 +303,33 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--requests", type=int, default=2000, help="requests per measured pass")
     parser.add_argument("--distinct", type=int, default=400, help="distinct queries in the mix")
     parser.add_argument("--seed", type=int, default=7, help="random seed of the query mix")
-    args = parser.parse_args(argv)
+    parser.add_argument("--max-seconds", type=float, default=120, help="time bound of each pass")
+    return parser.parse_args(argv)
 
+
+def run(args: argparse.Namespace) -> tuple[list[PassResult], dict[str, float]]:
+    """The whole CLI flow (environment, optional preparation, API, passes); returns the passes and their figures."""
     use_environment(args.database, args.alias)
-    from catalog.settings import get_settings
-
-    settings = get_settings()
     if args.prepare:
         prepare(args.prepare)
-    facts = catalog_facts(settings.postgres_dsn)
-    queries = make_queries(facts, args.distinct, random.Random(args.seed))
-    bodies = raw_bodies(queries, settings.postgres_dsn, settings.opensearch_url, args.alias)
     process = None
     api_url = args.api_url
     if api_url is None:
         process = start_api(args.port, Path(f"/tmp/bench-search-api-{args.port}.log"))
         api_url = f"http://127.0.0.1:{args.port}"
     try:
-        results = asyncio.run(run_all(args, api_url, settings.opensearch_url, args.alias, queries, bodies))
+        results = measure(args, api_url)
     finally:
         if process is not None:
             process.terminate()
             process.wait(10)
-    print_table(results, args.concurrency, len(queries))
+    return results, figures(results)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = parse_args(argv)
+    results, _ = run(args)
+    print_table(results, args.concurrency, args.distinct)
 
 
 if __name__ == "__main__":
