@@ -122,6 +122,7 @@ def run(settings: Any, rate: float = 50, duration: float = 20, workers: int = 2,
         ids = [int(r[0]) for r in conn.execute("SELECT id FROM products ORDER BY id LIMIT 2000")]
     first_probe = int(conn.execute("SELECT coalesce(max(id), 0) FROM outbox").fetchone()[0])  # type: ignore[index]
     refresh = IndexerOptions.from_settings(settings).refresh_interval
+    run_token = f"{time.time_ns():x}"  # a name never written before: an unchanged row writes no outbox change
     indexer = start_indexer(workers, visibility)
     poller = Poller(client, settings.index_alias)
     poller.start()
@@ -129,7 +130,7 @@ def run(settings: Any, rate: float = 50, duration: float = 20, workers: int = 2,
     def write_through_postgres(n: int) -> None:
         product_id = ids[n % len(ids)]
         row = conn.execute(
-            "UPDATE products SET name = %s WHERE id = %s RETURNING version", (f"Lag probe {n}", product_id)
+            "UPDATE products SET name = %s WHERE id = %s RETURNING version", (f"Lag probe {n} {run_token}", product_id)
         ).fetchone()
         poller.expect(product_id, int(row[0]), time.perf_counter())  # type: ignore[index]
 

@@ -454,7 +454,7 @@ def fmt(value: float, unit: str) -> str:
 
 
 def row_cells(row: Row, repeats: list[Figures]) -> list[str] | None:
-    values = [r[row.key] for r in repeats if row.key in r]
+    values = [r[row.key] for r in repeats if row.key in r and r[row.key] == r[row.key]]  # NaN: no samples
     if not values:
         return None
     median, low, high = spread(values)
@@ -550,7 +550,7 @@ def write_report(path: Path, args: argparse.Namespace, results: list[ScaleResult
         "Written by `bench/run_all.py`; every number below comes from the run described here (nothing is edited "
         f"by hand). How to read it: [bench/README.md](bench/README.md).{smoke}",
         "",
-        f"- Date: {context['date']} (total {context['minutes']:.1f} min)",
+        f"- Date: {context['date']} (total {context['minutes']} min)",
         f"- Command: `{context['command']}`",
         f"- Commit: {context['commit']}",
         f"- Machine: {context['machine']}; load average {context['load_start']} at start, "
@@ -626,7 +626,7 @@ def main(argv: list[str] | None = None) -> None:
             results.append(run_scale(args, scale, sampler))
     finally:
         sampler.stopped.set()
-    context |= {"minutes": (time.monotonic() - START) / 60, "engines": engines(get_settings()),
+    context |= {"minutes": f"{(time.monotonic() - START) / 60:.1f}", "engines": engines(get_settings()),
                 "load_end": " ".join(Path("/proc/loadavg").read_text().split()[:3])}
     write_report(args.output, args, results, sampler, context)
     if args.json:
