@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 from litestar import Litestar
 from litestar.config.cors import CORSConfig
+from litestar.types import ControllerRouterHandler
 from opensearchpy import AsyncOpenSearch
 from redis.asyncio import Redis
 
@@ -28,8 +29,20 @@ from api.users.controller import UserController
 from catalog.settings import Settings, get_settings
 from db.session import async_session_factory, make_async_engine
 
-ROUTES = [health, ready, metrics, AuthController, UserController, ProductController, CategoryController,
-          WarehouseController, StockController, QualityController, SearchController, SynonymController]
+ROUTES: list[ControllerRouterHandler] = [
+    health,
+    ready,
+    metrics,
+    AuthController,
+    UserController,
+    ProductController,
+    CategoryController,
+    WarehouseController,
+    StockController,
+    QualityController,
+    SearchController,
+    SynonymController,
+]
 
 
 def create_app(settings: Settings | None = None) -> Litestar:

@@ -38,8 +38,14 @@ class CatalogError(Exception):
     status_code = HTTP_400_BAD_REQUEST
     code = "BAD_REQUEST"
 
-    def __init__(self, message: str, details: dict[str, Any] | None = None, *, code: str | None = None,
-                 headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        details: dict[str, Any] | None = None,
+        *,
+        code: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.details = details or {}
@@ -87,10 +93,12 @@ def error_body(code: str, message: str, details: dict[str, Any] | None = None) -
     return {"code": code, "message": message, "details": details or {}}
 
 
-def _response(status: int, code: str, message: str, details: dict[str, Any] | None = None,
-              headers: dict[str, str] | None = None) -> Response[dict[str, Any]]:
-    return Response(content=error_body(code, message, details), status_code=status, headers=headers,
-                    media_type="application/json")
+def _response(
+    status: int, code: str, message: str, details: dict[str, Any] | None = None, headers: dict[str, str] | None = None
+) -> Response[dict[str, Any]]:
+    return Response(
+        content=error_body(code, message, details), status_code=status, headers=headers, media_type="application/json"
+    )
 
 
 def _validation_details(exc: ValidationException) -> dict[str, Any]:
@@ -129,41 +137,59 @@ def handle_catalog_error(_: Request[Any, Any, Any], exc: CatalogError) -> Respon
 def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
     """Litestar's own errors (routing, parsing, body limits) in our body format."""
     if isinstance(exc, ValidationException):
-        return _response(HTTP_400_BAD_REQUEST, "VALIDATION_ERROR", "The request is invalid.",
-                         _validation_details(exc))
+        return _response(HTTP_400_BAD_REQUEST, "VALIDATION_ERROR", "The request is invalid.", _validation_details(exc))
     if isinstance(exc, NotAuthorizedException):
-        return _response(HTTP_401_UNAUTHORIZED, "NOT_AUTHENTICATED", exc.detail or "Authentication required.",
-                         headers={"WWW-Authenticate": "Bearer"})
+        return _response(
+            HTTP_401_UNAUTHORIZED,
+            "NOT_AUTHENTICATED",
+            exc.detail or "Authentication required.",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
     if isinstance(exc, PermissionDeniedException):
         return _response(HTTP_403_FORBIDDEN, "FORBIDDEN", exc.detail)
     if isinstance(exc, NotFoundException):
         return _response(HTTP_404_NOT_FOUND, "ROUTE_NOT_FOUND", f"No route for {request.method} {request.url.path}.")
     if isinstance(exc, MethodNotAllowedException):
-        return _response(HTTP_405_METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED",
-                         f"{request.method} is not allowed on {request.url.path}.", headers=exc.headers)
+        return _response(
+            HTTP_405_METHOD_NOT_ALLOWED,
+            "METHOD_NOT_ALLOWED",
+            f"{request.method} is not allowed on {request.url.path}.",
+            headers=exc.headers,
+        )
     if exc.status_code == HTTP_413_REQUEST_ENTITY_TOO_LARGE:
-        return _response(HTTP_413_REQUEST_ENTITY_TOO_LARGE, "REQUEST_TOO_LARGE",
-                         "The request body is larger than the configured limit "
-                         "(CATALOG_MAX_REQUEST_BODY_BYTES).")
+        return _response(
+            HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+            "REQUEST_TOO_LARGE",
+            "The request body is larger than the configured limit (CATALOG_MAX_REQUEST_BODY_BYTES).",
+        )
     if exc.status_code == HTTP_400_BAD_REQUEST:  # e.g. a body that is not valid JSON
-        return _response(HTTP_400_BAD_REQUEST, "VALIDATION_ERROR", "The request is invalid.",
-                         {"fields": {"body": exc.detail}})
+        return _response(
+            HTTP_400_BAD_REQUEST, "VALIDATION_ERROR", "The request is invalid.", {"fields": {"body": exc.detail}}
+        )
     code = "BAD_REQUEST" if exc.status_code < 500 else "INTERNAL_ERROR"
     return _response(exc.status_code, code, exc.detail, headers=exc.headers)
 
 
 def handle_database_unavailable(_: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
     log.warning("database unavailable: %s", exc.__class__.__name__)
-    return _response(HTTP_503_SERVICE_UNAVAILABLE, "DATABASE_UNAVAILABLE",
-                     "The database is unavailable; retry shortly.", headers={"Retry-After": "2"})
+    return _response(
+        HTTP_503_SERVICE_UNAVAILABLE,
+        "DATABASE_UNAVAILABLE",
+        "The database is unavailable; retry shortly.",
+        headers={"Retry-After": "2"},
+    )
 
 
 def handle_data_error(_: Request[Any, Any, Any], exc: DataError) -> Response[dict[str, Any]]:
     """PostgreSQL refused a value as data (SQLSTATE class 22, e.g. an id beyond bigint): the input's fault."""
     reason = getattr(getattr(exc.orig, "diag", None), "message_primary", None) or "invalid value"
     log.warning("database refused a value: %s", reason)
-    return _response(HTTP_400_BAD_REQUEST, "VALIDATION_ERROR", "A value is outside what the catalog accepts.",
-                     {"fields": {"request": reason}})
+    return _response(
+        HTTP_400_BAD_REQUEST,
+        "VALIDATION_ERROR",
+        "A value is outside what the catalog accepts.",
+        {"fields": {"request": reason}},
+    )
 
 
 def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:

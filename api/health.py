@@ -37,9 +37,19 @@ async def _opensearch(state: State) -> None:
 
 @get("/ready", tags=["operations"], security=[{}], summary="Readiness of PostgreSQL, Redis and OpenSearch")
 async def ready(state: State) -> Response[dict[str, Any]]:
-    checks = dict(zip(("postgres", "redis", "opensearch"), await asyncio.gather(
-        _check(_postgres(state)), _check(state.redis.ping()), _check(_opensearch(state)),
-    ), strict=True))
+    checks = dict(
+        zip(
+            ("postgres", "redis", "opensearch"),
+            await asyncio.gather(
+                _check(_postgres(state)),
+                _check(state.redis.ping()),
+                _check(_opensearch(state)),
+            ),
+            strict=True,
+        )
+    )
     ok = all(value == "ok" for value in checks.values())
-    return Response({"status": "ready" if ok else "degraded", "checks": checks},
-                    status_code=HTTP_200_OK if ok else HTTP_503_SERVICE_UNAVAILABLE)
+    return Response(
+        {"status": "ready" if ok else "degraded", "checks": checks},
+        status_code=HTTP_200_OK if ok else HTTP_503_SERVICE_UNAVAILABLE,
+    )

@@ -11,6 +11,7 @@ import time
 
 from litestar import Response, get
 from litestar.datastructures import State
+from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Gauge, Histogram, generate_latest
 from sqlalchemy import text
@@ -21,7 +22,9 @@ log = logging.getLogger("catalog.api")
 
 REQUESTS = Counter("catalog_http_requests_total", "HTTP requests answered", ["method", "route_group", "status"])
 LATENCY = Histogram(
-    "catalog_http_request_duration_seconds", "HTTP request latency", ["route_group"],
+    "catalog_http_request_duration_seconds",
+    "HTTP request latency",
+    ["route_group"],
     buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
 )
 # The indexer's lag as the outbox shows it (the indexer process exports its own catalog_indexer_* series).
@@ -30,8 +33,20 @@ INDEXER_OLDEST = Gauge("catalog_outbox_oldest_pending_age_seconds", "Age of the 
 INDEXER_RATE = Gauge("catalog_outbox_acknowledged_per_second", "Changes made searchable per second, last minute")
 DEAD_LETTERS = Gauge("catalog_dead_letters_unresolved", "Documents OpenSearch refused, awaiting a fix")
 
-KNOWN_GROUPS = {"products", "categories", "warehouses", "search", "synonyms", "quality", "users", "auth",
-                "health", "ready", "metrics", "schema"}
+KNOWN_GROUPS = {
+    "products",
+    "categories",
+    "warehouses",
+    "search",
+    "synonyms",
+    "quality",
+    "users",
+    "auth",
+    "health",
+    "ready",
+    "metrics",
+    "schema",
+}
 
 
 def route_group(path: str) -> str:
@@ -42,7 +57,7 @@ def route_group(path: str) -> str:
 
 def metrics_middleware(app: ASGIApp) -> ASGIApp:
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != ScopeType.HTTP:
             await app(scope, receive, send)
             return
         started = time.perf_counter()
@@ -57,7 +72,7 @@ def metrics_middleware(app: ASGIApp) -> ASGIApp:
             await app(scope, receive, send_wrapper)
         finally:
             group = route_group(scope["path"])
-            REQUESTS.labels(scope["method"], group, str(status["code"])).inc()
+            REQUESTS.labels(scope.get("method", "GET"), group, str(status["code"])).inc()
             LATENCY.labels(group).observe(time.perf_counter() - started)
 
     return middleware

@@ -30,9 +30,10 @@ ALWAYS_POSSIBLE = (400, 429, 503)
 def error_responses(*statuses: int) -> dict[int, ResponseSpec]:
     """The documented error responses of a route; pass 204 too when it answers without a body (Litestar would
     otherwise document a `Response[None]` as a JSON `null`)."""
-    return {status: ResponseSpec(data_container=None if status == 204 else ErrorBody,
-                                 description=_DESCRIPTIONS[status])
-            for status in sorted({*statuses, *ALWAYS_POSSIBLE})}
+    return {
+        status: ResponseSpec(data_container=None if status == 204 else ErrorBody, description=_DESCRIPTIONS[status])
+        for status in sorted({*statuses, *ALWAYS_POSSIBLE})
+    }
 
 
 def openapi_config() -> OpenAPIConfig:
@@ -42,10 +43,13 @@ def openapi_config() -> OpenAPIConfig:
         description="Catalog writes for staff (JWT bearer), storefront search for shoppers (public).",
         path="/schema",
         render_plugins=[SwaggerRenderPlugin(path="/swagger")],
-        components=Components(security_schemes={
-            "BearerToken": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT",
-                                          description="From POST /auth/token"),
-        }),
+        components=Components(
+            security_schemes={
+                "BearerToken": SecurityScheme(
+                    type="http", scheme="bearer", bearer_format="JWT", description="From POST /auth/token"
+                ),
+            }
+        ),
         security=[{"BearerToken": []}],
         use_handler_docstrings=True,
     )

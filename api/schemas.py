@@ -7,8 +7,15 @@ from typing import Annotated, Any
 
 from msgspec import Meta, Struct
 
-Sku = Annotated[str, Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._/\-]*$",
-                          description="Stock keeping unit; unique, case-insensitive.")]
+Sku = Annotated[
+    str,
+    Meta(
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._/\-]*$",
+        description="Stock keeping unit; unique, case-insensitive.",
+    ),
+]
 ProductName = Annotated[str, Meta(min_length=1, max_length=300)]
 Description = Annotated[str, Meta(max_length=20_000)]
 Brand = Annotated[str, Meta(min_length=1, max_length=120)]

@@ -61,8 +61,9 @@ class Result:
         return statistics.quantiles(self.latencies_ms, n=100)[int(q * 100) - 1]
 
 
-async def run_load(name: str, total: int, concurrency: int, call: Callable[[int], Awaitable[None]],
-                   max_seconds: float = 120.0) -> Result:
+async def run_load(
+    name: str, total: int, concurrency: int, call: Callable[[int], Awaitable[None]], max_seconds: float = 120.0
+) -> Result:
     """At most `total` calls, and none started after `max_seconds`."""
     latencies: list[float] = []
     counter = iter(range(total))
@@ -89,8 +90,20 @@ def free_port() -> int:
 
 def start_api(port: int) -> subprocess.Popen[bytes]:
     env = {**os.environ, "CATALOG_API_PORT": str(port)}
-    process = subprocess.Popen([str(ROOT / ".venv/bin/uvicorn"), "api.app:create_app", "--factory", "--port",
-                                str(port), "--no-access-log", "--log-level", "warning"], cwd=ROOT, env=env)
+    process = subprocess.Popen(
+        [
+            str(ROOT / ".venv/bin/uvicorn"),
+            "api.app:create_app",
+            "--factory",
+            "--port",
+            str(port),
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
@@ -103,18 +116,26 @@ def start_api(port: int) -> subprocess.Popen[bytes]:
 
 
 def body(i: int) -> dict[str, object]:
-    return {"sku": f"BENCH-{uuid.uuid4().hex[:16]}", "name": f"Bench product {i}", "price": 10 + i % 500,
-            "description": "A product written by the benchmark, with a realistic description length.",
-            "brand": "Bench", "attributes": {"color": "red", "size": i % 12}, "images": []}
+    return {
+        "sku": f"BENCH-{uuid.uuid4().hex[:16]}",
+        "name": f"Bench product {i}",
+        "price": 10 + i % 500,
+        "description": "A product written by the benchmark, with a realistic description length.",
+        "brand": "Bench",
+        "attributes": {"color": "red", "size": i % 12},
+        "images": [],
+    }
 
 
-async def api_scenarios(api_url: str, ids: list[int], requests: int, concurrency: int,
-                        max_seconds: float = 120.0) -> list[Result]:
+async def api_scenarios(
+    api_url: str, ids: list[int], requests: int, concurrency: int, max_seconds: float = 120.0
+) -> list[Result]:
     settings = get_settings()
     token = issue_token(settings, uuid.uuid4(), ["admin"])
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=api_url, limits=limits,
-                                 headers={"Authorization": f"Bearer {token}"}, timeout=30) as client:
+    async with httpx.AsyncClient(
+        base_url=api_url, limits=limits, headers={"Authorization": f"Bearer {token}"}, timeout=30
+    ) as client:
 
         async def get(i: int) -> None:
             response = await client.get(f"/products/{ids[i % len(ids)]}")
@@ -125,8 +146,10 @@ async def api_scenarios(api_url: str, ids: list[int], requests: int, concurrency
             assert response.status_code == 201, response.text
 
         await run_load("warm-up", min(200, requests), concurrency, get)
-        return [await run_load("API GET /products/{id}", requests, concurrency, get, max_seconds),
-                await run_load("API POST /products", requests, concurrency, post, max_seconds)]
+        return [
+            await run_load("API GET /products/{id}", requests, concurrency, get, max_seconds),
+            await run_load("API POST /products", requests, concurrency, post, max_seconds),
+        ]
 
 
 async def raw_scenarios(ids: list[int], requests: int, concurrency: int, max_seconds: float = 120.0) -> list[Result]:
@@ -140,13 +163,25 @@ async def raw_scenarios(ids: list[int], requests: int, concurrency: int, max_sec
         async def insert(i: int) -> None:
             data = body(i)
             async with pool.connection() as conn:
-                await conn.execute(INSERT_SQL, (data["sku"], data["name"], data["description"], data["brand"],
-                                                data["price"], psycopg.types.json.Jsonb(data["attributes"]),
-                                                psycopg.types.json.Jsonb([]), ["images"]))
+                await conn.execute(
+                    INSERT_SQL,
+                    (
+                        data["sku"],
+                        data["name"],
+                        data["description"],
+                        data["brand"],
+                        data["price"],
+                        psycopg.types.json.Jsonb(data["attributes"]),
+                        psycopg.types.json.Jsonb([]),
+                        ["images"],
+                    ),
+                )
 
         await run_load("warm-up", min(200, requests), concurrency, select)
-        return [await run_load("psycopg SELECT by id", requests, concurrency, select, max_seconds),
-                await run_load("psycopg INSERT", requests, concurrency, insert, max_seconds)]
+        return [
+            await run_load("psycopg SELECT by id", requests, concurrency, select, max_seconds),
+            await run_load("psycopg INSERT", requests, concurrency, insert, max_seconds),
+        ]
 
 
 PAIRS = [("API GET /products/{id}", "psycopg SELECT by id"), ("API POST /products", "psycopg INSERT")]
@@ -156,13 +191,15 @@ def figures(results: list[Result]) -> dict[str, float]:
     """Flat numbers per scenario: `<name>: p50 ms`, `p99 ms`, `req/s`."""
     out: dict[str, float] = {}
     for r in results:
-        out |= {f"{r.name}: p50 ms": r.quantile(0.5), f"{r.name}: p99 ms": r.quantile(0.99),
-                f"{r.name}: req/s": r.throughput}
+        out |= {
+            f"{r.name}: p50 ms": r.quantile(0.5),
+            f"{r.name}: p99 ms": r.quantile(0.99),
+            f"{r.name}: req/s": r.throughput,
+        }
     return out
 
 
-def measure(api_url: str, ids: list[int], requests: int, concurrency: int, max_seconds: float = 120.0
-            ) -> list[Result]:
+def measure(api_url: str, ids: list[int], requests: int, concurrency: int, max_seconds: float = 120.0) -> list[Result]:
     """The API scenarios against `api_url`, then the same statements through psycopg (same database)."""
     results = asyncio.run(api_scenarios(api_url, ids, requests, concurrency, max_seconds))
     return results + asyncio.run(raw_scenarios(ids, requests, concurrency, max_seconds))
@@ -180,7 +217,9 @@ def prepare_database(rows: int) -> list[int]:
         conn.execute(
             "INSERT INTO products (sku, name, description, brand, price, currency) "
             "SELECT 'SEED-' || n, 'Seed product ' || n, 'Seeded for the benchmark.', 'Seed', n %% 900 + 1, 'USD' "
-            "FROM generate_series(1, %s) n", (rows,))
+            "FROM generate_series(1, %s) n",
+            (rows,),
+        )
         return [row[0] for row in conn.execute("SELECT id FROM products ORDER BY id")]
 
 
@@ -188,13 +227,16 @@ def report(results: list[Result], pairs: list[tuple[str, str]] = PAIRS) -> None:
     print(f"\n{'scenario':<26}{'requests':>9}{'p50 ms':>9}{'p99 ms':>9}{'req/s':>9}")
     by_name = {r.name: r for r in results}
     for r in results:
-        print(f"{r.name:<26}{len(r.latencies_ms):>9}{r.quantile(0.5):>9.2f}{r.quantile(0.99):>9.2f}"
-              f"{r.throughput:>9.0f}")
+        print(
+            f"{r.name:<26}{len(r.latencies_ms):>9}{r.quantile(0.5):>9.2f}{r.quantile(0.99):>9.2f}{r.throughput:>9.0f}"
+        )
     print("\nratio API / raw (same run):")
     for api_name, raw_name in pairs:
         api, raw = by_name[api_name], by_name[raw_name]
-        print(f"  {api_name:<24} p50 x{api.quantile(0.5) / raw.quantile(0.5):.1f}  "
-              f"throughput x{api.throughput / raw.throughput:.2f}")
+        print(
+            f"  {api_name:<24} p50 x{api.quantile(0.5) / raw.quantile(0.5):.1f}  "
+            f"throughput x{api.throughput / raw.throughput:.2f}"
+        )
 
 
 def main() -> None:

@@ -11,10 +11,14 @@ from rich.table import Table
 
 from catalog.settings import get_settings
 
-app = typer.Typer(help="Product catalog: dev stack, database, API, indexer, dashboard and tools.",
-                  no_args_is_help=True, pretty_exceptions_enable=False)
-stack_app = typer.Typer(help="The native dev stack: PostgreSQL, Redis and OpenSearch under .stack/.",
-                        no_args_is_help=True)
+app = typer.Typer(
+    help="Product catalog: dev stack, database, API, indexer, dashboard and tools.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+stack_app = typer.Typer(
+    help="The native dev stack: PostgreSQL, Redis and OpenSearch under .stack/.", no_args_is_help=True
+)
 db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
 app.add_typer(stack_app, name="stack")
 app.add_typer(db_app, name="db")
@@ -95,8 +99,12 @@ def stack_logs(
 def _print_status(statuses: list[manager.ServiceStatus]) -> None:  # type: ignore[name-defined]  # noqa: F821
     table = Table("service", "address", "pid", "healthy")
     for s in statuses:
-        table.add_row(s.name, s.address, str(s.pid or ("external" if not s.managed else "-")),
-                      "[green]yes[/]" if s.healthy else "[red]no[/]")
+        table.add_row(
+            s.name,
+            s.address,
+            str(s.pid or ("external" if not s.managed else "-")),
+            "[green]yes[/]" if s.healthy else "[red]no[/]",
+        )
     console.print(table)
 
 
@@ -118,14 +126,22 @@ def run_api(
     import uvicorn
 
     settings = get_settings()
-    uvicorn.run("api.app:create_app", factory=True, host=settings.api_host, port=settings.api_port,
-                workers=None if reload else settings.api_workers, reload=reload, access_log=False)
+    uvicorn.run(
+        "api.app:create_app",
+        factory=True,
+        host=settings.api_host,
+        port=settings.api_port,
+        workers=None if reload else settings.api_workers,
+        reload=reload,
+        access_log=False,
+    )
 
 
 @app.command("run")
 def run_all(
-    demo_products: Annotated[int, typer.Option(help="demo catalog size loaded into an EMPTY database (0: none)")]
-    = 20_000,
+    demo_products: Annotated[
+        int, typer.Option(help="demo catalog size loaded into an EMPTY database (0: none)")
+    ] = 20_000,
 ) -> None:
     """Stack up, migrate, demo catalog if empty, then API + indexer + dashboard until Ctrl-C."""
     from catalog.run import prepare, supervise

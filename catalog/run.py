@@ -30,15 +30,42 @@ class Service:
 
 def services(settings: Settings) -> list[Service]:
     return [
-        Service("api", [str(BIN / "uvicorn"), "api.app:create_app", "--factory", "--host", settings.api_host,
-                        "--port", str(settings.api_port), "--workers", str(settings.api_workers),
-                        "--no-access-log", "--timeout-graceful-shutdown", "10"],
-                f"http://{settings.api_host}:{settings.api_port}  (docs: /schema)"),
+        Service(
+            "api",
+            [
+                str(BIN / "uvicorn"),
+                "api.app:create_app",
+                "--factory",
+                "--host",
+                settings.api_host,
+                "--port",
+                str(settings.api_port),
+                "--workers",
+                str(settings.api_workers),
+                "--no-access-log",
+                "--timeout-graceful-shutdown",
+                "10",
+            ],
+            f"http://{settings.api_host}:{settings.api_port}  (docs: /schema)",
+        ),
         Service("indexer", [str(BIN / "catalog"), "indexer", "run"], "streams the outbox into OpenSearch"),
-        Service("dashboard", [str(BIN / "streamlit"), "run", str(PROJECT_ROOT / "dashboard" / "app.py"),
-                              "--server.port", str(settings.dashboard_port), "--server.address", settings.api_host,
-                              "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-                f"http://{settings.api_host}:{settings.dashboard_port}"),
+        Service(
+            "dashboard",
+            [
+                str(BIN / "streamlit"),
+                "run",
+                str(PROJECT_ROOT / "dashboard" / "app.py"),
+                "--server.port",
+                str(settings.dashboard_port),
+                "--server.address",
+                settings.api_host,
+                "--server.headless",
+                "true",
+                "--browser.gatherUsageStats",
+                "false",
+            ],
+            f"http://{settings.api_host}:{settings.dashboard_port}",
+        ),
     ]
 
 

@@ -45,8 +45,9 @@ async def set_actor(session: AsyncSession, actor: uuid.UUID | None) -> None:
 
 
 @asynccontextmanager
-async def transaction(factory: async_sessionmaker[AsyncSession], actor: uuid.UUID | None = None
-                      ) -> AsyncIterator[AsyncSession]:
+async def transaction(
+    factory: async_sessionmaker[AsyncSession], actor: uuid.UUID | None = None
+) -> AsyncIterator[AsyncSession]:
     """One unit of work: commits on success, rolls back on any exception."""
     async with factory() as session, session.begin():
         await set_actor(session, actor)

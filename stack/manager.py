@@ -30,8 +30,12 @@ def opensearch_healthy(settings: Settings) -> bool:
 
 def _start_opensearch(settings: Settings, say: Say) -> None:
     if opensearch_node.running_pid(settings.stack_dir):
-        opensearch_node.wait_healthy(settings.opensearch_port, 180, opensearch_node.running_pid(settings.stack_dir)
-                                     or 0, _opensearch_log(settings))
+        opensearch_node.wait_healthy(
+            settings.opensearch_port,
+            180,
+            opensearch_node.running_pid(settings.stack_dir) or 0,
+            _opensearch_log(settings),
+        )
         return
     for port in (settings.opensearch_port, settings.opensearch_transport_port):
         if port_is_open("127.0.0.1", port):
@@ -43,8 +47,13 @@ def _start_opensearch(settings: Settings, say: Say) -> None:
     say("opensearch: assembling the node from Maven Central (cached after the first run) ...")
     lib_dir = opensearch_node.build(PROJECT_ROOT, settings.stack_dir, progress=say)
     say(f"opensearch: starting (heap {settings.opensearch_heap}) ...")
-    pid = opensearch_node.start(settings.stack_dir, settings.opensearch_port, settings.opensearch_transport_port,
-                                settings.opensearch_heap, lib_dir)
+    pid = opensearch_node.start(
+        settings.stack_dir,
+        settings.opensearch_port,
+        settings.opensearch_transport_port,
+        settings.opensearch_heap,
+        lib_dir,
+    )
     opensearch_node.wait_healthy(settings.opensearch_port, 180, pid, _opensearch_log(settings))
 
 
@@ -63,8 +72,11 @@ def up(settings: Settings, say: Say = print) -> list[ServiceStatus]:
     unhealthy = [s for s in statuses if not s.healthy]
     if unhealthy:
         names = ", ".join(f"{s.name} ({s.address})" for s in unhealthy)
-        hint = ("check `catalog stack logs`" if settings.stack_managed
-                else "start them, or unset CATALOG_STACK_MANAGED to let `catalog stack up` run its own")
+        hint = (
+            "check `catalog stack logs`"
+            if settings.stack_managed
+            else "start them, or unset CATALOG_STACK_MANAGED to let `catalog stack up` run its own"
+        )
         raise StackError(f"not healthy: {names}; {hint}.")
     postgres_server.ensure_database(settings, settings.postgres_db)
     say(f"stack up in {time.monotonic() - started:.1f}s")
@@ -83,12 +95,27 @@ def down(settings: Settings, say: Say = print) -> None:
 def status(settings: Settings) -> list[ServiceStatus]:
     managed = settings.stack_managed
     return [
-        ServiceStatus("postgres", f"{settings.postgres_host}:{settings.postgres_port}", managed,
-                      postgres_server.running_pid(settings), postgres_server.is_healthy(settings)),
-        ServiceStatus("redis", f"{settings.redis_host}:{settings.redis_port}", managed,
-                      redis_server.running_pid(settings), redis_server.is_healthy(settings)),
-        ServiceStatus("opensearch", settings.opensearch_url, managed,
-                      opensearch_node.running_pid(settings.stack_dir), opensearch_healthy(settings)),
+        ServiceStatus(
+            "postgres",
+            f"{settings.postgres_host}:{settings.postgres_port}",
+            managed,
+            postgres_server.running_pid(settings),
+            postgres_server.is_healthy(settings),
+        ),
+        ServiceStatus(
+            "redis",
+            f"{settings.redis_host}:{settings.redis_port}",
+            managed,
+            redis_server.running_pid(settings),
+            redis_server.is_healthy(settings),
+        ),
+        ServiceStatus(
+            "opensearch",
+            settings.opensearch_url,
+            managed,
+            opensearch_node.running_pid(settings.stack_dir),
+            opensearch_healthy(settings),
+        ),
     ]
 
 

@@ -60,8 +60,9 @@ def running_pid(settings: Settings) -> int | None:
 
 def is_healthy(settings: Settings) -> bool:
     try:
-        with psycopg.connect(settings.postgres_dsn.replace(f"dbname={settings.postgres_db}", "dbname=postgres"),
-                             connect_timeout=2) as conn:
+        with psycopg.connect(
+            settings.postgres_dsn.replace(f"dbname={settings.postgres_db}", "dbname=postgres"), connect_timeout=2
+        ) as conn:
             conn.execute("SELECT 1")
         return True
     except psycopg.Error:
@@ -76,9 +77,23 @@ def _initdb(settings: Settings, say: Say) -> None:
     _chown_for_service(data.parent)
     say(f"postgres: initdb {data}")
     result = subprocess.run(
-        _as_service_user([str(_bin_dir() / "initdb"), "-D", str(data), "-U", settings.postgres_user,
-                          f"--pwfile={pwfile}", "--auth=scram-sha-256", "-E", "UTF8", "--locale=C.UTF-8"]),
-        capture_output=True, text=True, check=False,
+        _as_service_user(
+            [
+                str(_bin_dir() / "initdb"),
+                "-D",
+                str(data),
+                "-U",
+                settings.postgres_user,
+                f"--pwfile={pwfile}",
+                "--auth=scram-sha-256",
+                "-E",
+                "UTF8",
+                "--locale=C.UTF-8",
+            ]
+        ),
+        capture_output=True,
+        text=True,
+        check=False,
     )
     pwfile.unlink(missing_ok=True)
     if result.returncode != 0:
@@ -117,9 +132,24 @@ def start(settings: Settings, say: Say) -> None:
     _chown_for_service(log.parent)
     options = f"-c listen_addresses=127.0.0.1 -c port={settings.postgres_port} -c unix_socket_directories={socket_dir}"
     result = subprocess.run(
-        _as_service_user([str(_bin_dir() / "pg_ctl"), "-D", str(_data_dir(settings)), "-l", str(log),
-                          "-o", options, "-w", "-t", "60", "start"]),
-        capture_output=True, text=True, check=False,
+        _as_service_user(
+            [
+                str(_bin_dir() / "pg_ctl"),
+                "-D",
+                str(_data_dir(settings)),
+                "-l",
+                str(log),
+                "-o",
+                options,
+                "-w",
+                "-t",
+                "60",
+                "start",
+            ]
+        ),
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if result.returncode != 0:
         raise StackError(f"PostgreSQL failed to start:\n{result.stdout[-1000:]}\n{tail(log)}")
@@ -139,7 +169,9 @@ def stop(settings: Settings) -> bool:
         return False
     subprocess.run(
         _as_service_user([str(_bin_dir() / "pg_ctl"), "-D", str(_data_dir(settings)), "-m", "fast", "-w", "stop"]),
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     deadline = time.monotonic() + 30
     while running_pid(settings) and time.monotonic() < deadline:

@@ -51,10 +51,32 @@ def start(settings: Settings, say: Say) -> None:
     for folder in (data, _pid_file(settings).parent, log_path(settings).parent):
         folder.mkdir(parents=True, exist_ok=True)
     result = subprocess.run(
-        [REDIS_SERVER, "--bind", "127.0.0.1", "--port", str(settings.redis_port), "--dir", str(data),
-         "--daemonize", "yes", "--pidfile", str(_pid_file(settings)), "--logfile", str(log_path(settings)),
-         "--save", "", "--appendonly", "no", "--maxmemory", "512mb", "--maxmemory-policy", "allkeys-lru"],
-        capture_output=True, text=True, check=False,
+        [
+            REDIS_SERVER,
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(settings.redis_port),
+            "--dir",
+            str(data),
+            "--daemonize",
+            "yes",
+            "--pidfile",
+            str(_pid_file(settings)),
+            "--logfile",
+            str(log_path(settings)),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--maxmemory",
+            "512mb",
+            "--maxmemory-policy",
+            "allkeys-lru",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if result.returncode != 0:
         raise StackError(f"Redis failed to start:\n{result.stderr}\n{tail(log_path(settings))}")

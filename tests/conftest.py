@@ -78,6 +78,7 @@ def unique() -> str:
 
 # --- API fixtures: an app on the test database and a token per role ---
 
+
 @pytest.fixture(scope="session")
 async def client(database: str, settings: Settings) -> AsyncIterator[AsyncTestClient[Litestar]]:
     from litestar.testing import AsyncTestClient
@@ -101,9 +102,15 @@ def users_by_role(engine: Engine, settings: Settings) -> dict[str, uuid.UUID]:
     with engine.begin() as conn:
         for role in Role:
             user_id = uuid.uuid4()
-            conn.execute(text("INSERT INTO users (id, email, password_hash, roles) VALUES (:id, :email, :h, :roles)"),
-                         {"id": user_id, "email": f"{role.value}-{RUN_ID}@example.com", "h": password_hash,
-                          "roles": [role.value]})
+            conn.execute(
+                text("INSERT INTO users (id, email, password_hash, roles) VALUES (:id, :email, :h, :roles)"),
+                {
+                    "id": user_id,
+                    "email": f"{role.value}-{RUN_ID}@example.com",
+                    "h": password_hash,
+                    "roles": [role.value],
+                },
+            )
             ids[role.value] = user_id
     return ids
 
@@ -131,6 +138,7 @@ if TYPE_CHECKING:
     from opensearchpy import OpenSearch
 
     from indexer.stream import OutboxConsumer
+
 
 @pytest.fixture(scope="session")
 def search_index(stack: Settings, database: str) -> Iterator[str]:
@@ -167,8 +175,14 @@ class CatalogRows:
         from psycopg.types.json import Jsonb
 
         token = uuid.uuid4().hex[:12]
-        row = {"sku": f"SKU-{token}", "name": f"Product {token}", "price": "19.99", "currency": "USD",
-               "status": "active", **fields}
+        row = {
+            "sku": f"SKU-{token}",
+            "name": f"Product {token}",
+            "price": "19.99",
+            "currency": "USD",
+            "status": "active",
+            **fields,
+        }
         for key in ("attributes", "images"):
             if key in row:
                 row[key] = Jsonb(row[key])
@@ -196,7 +210,8 @@ class CatalogRows:
             found = self.conn.execute(
                 "INSERT INTO categories (parent_id, slug, name, path, depth) VALUES (%s, %s, %s, %s, %s) "
                 "ON CONFLICT (path) DO UPDATE SET depth = excluded.depth RETURNING id",
-                (parent, parts[depth], parts[depth].replace("-", " ").title(), sub, depth)).fetchone()
+                (parent, parts[depth], parts[depth].replace("-", " ").title(), sub, depth),
+            ).fetchone()
             assert found is not None
             parent = int(found[0])
         assert parent is not None
@@ -206,12 +221,15 @@ class CatalogRows:
         found = self.conn.execute(
             "INSERT INTO warehouses (code, name) VALUES (%s, %s) "
             "ON CONFLICT (code) DO UPDATE SET name = excluded.name RETURNING id",
-            (warehouse, warehouse.title())).fetchone()
+            (warehouse, warehouse.title()),
+        ).fetchone()
         assert found is not None
         self.conn.execute(
             "INSERT INTO inventory (product_id, warehouse_id, on_hand, reserved) VALUES (%s, %s, %s, %s) "
             "ON CONFLICT (product_id, warehouse_id) DO UPDATE SET on_hand = excluded.on_hand, "
-            "reserved = excluded.reserved", (product_id, found[0], on_hand, reserved))
+            "reserved = excluded.reserved",
+            (product_id, found[0], on_hand, reserved),
+        )
 
     def version(self, product_id: int) -> int | None:
         found = self.conn.execute("SELECT version FROM products WHERE id = %s", (product_id,)).fetchone()

@@ -38,12 +38,19 @@ def test_opensearch_is_2_19_and_edge_ngram_analyzer_finds_a_prefix(stack: Settin
     client = OpenSearch(hosts=[stack.opensearch_url])
     assert client.info()["version"]["number"].startswith("2.19.")
     index = f"test-foundation-{uuid.uuid4().hex[:8]}"
-    client.indices.create(index=index, body={
-        "settings": {"number_of_replicas": 0, "analysis": {
-            "filter": {"prefixes": {"type": "edge_ngram", "min_gram": 2, "max_gram": 15}},
-            "analyzer": {"prefix": {"tokenizer": "standard", "filter": ["lowercase", "prefixes"]}}}},
-        "mappings": {"properties": {"name": {"type": "text", "analyzer": "prefix", "search_analyzer": "standard"}}},
-    })
+    client.indices.create(
+        index=index,
+        body={
+            "settings": {
+                "number_of_replicas": 0,
+                "analysis": {
+                    "filter": {"prefixes": {"type": "edge_ngram", "min_gram": 2, "max_gram": 15}},
+                    "analyzer": {"prefix": {"tokenizer": "standard", "filter": ["lowercase", "prefixes"]}},
+                },
+            },
+            "mappings": {"properties": {"name": {"type": "text", "analyzer": "prefix", "search_analyzer": "standard"}}},
+        },
+    )
     try:
         client.index(index=index, id="1", body={"name": "Wireless Headphones"}, refresh=True)
         hits = client.search(index=index, body={"query": {"match": {"name": "headph"}}})["hits"]["hits"]
@@ -114,14 +121,16 @@ async def test_health_ready_and_schema(client: Client) -> None:
     assert "401" in schema["paths"]["/products"]["get"]["responses"]
 
 
-async def test_unknown_route_wrong_method_and_oversized_body_use_the_error_body(client: Client,
-                                                                                settings: Settings) -> None:
+async def test_unknown_route_wrong_method_and_oversized_body_use_the_error_body(
+    client: Client, settings: Settings
+) -> None:
     missing = await client.get("/no/such/route")
     assert missing.status_code == 404 and missing.json()["code"] == "ROUTE_NOT_FOUND"
     wrong = await client.patch("/health")
     assert wrong.status_code == 405 and wrong.json()["code"] == "METHOD_NOT_ALLOWED"
-    big = await client.post("/users", content=b"x" * (settings.max_request_body_bytes + 1),
-                            headers={"content-type": "application/json"})
+    big = await client.post(
+        "/users", content=b"x" * (settings.max_request_body_bytes + 1), headers={"content-type": "application/json"}
+    )
     assert big.status_code == 413 and big.json()["code"] == "REQUEST_TOO_LARGE"
 
 

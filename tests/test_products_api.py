@@ -19,18 +19,25 @@ Client = AsyncTestClient[Litestar]
 Headers = Callable[[str], dict[str, str]]
 
 
-
-
 async def create(client: Client, headers: Headers, **overrides: Any) -> dict[str, Any]:
     response = await client.post("/products", json=product_payload(**overrides), headers=headers("merchandiser"))
     assert response.status_code == 201, response.text
     return response.json()  # type: ignore[no-any-return]
 
 
-@pytest.mark.parametrize(("method", "path"), [
-    ("GET", "/products"), ("POST", "/products"), ("GET", "/products/1"), ("PUT", "/products/1"),
-    ("PATCH", "/products/1"), ("DELETE", "/products/1"), ("GET", "/products/by-sku/X"), ("POST", "/products/bulk"),
-])
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/products"),
+        ("POST", "/products"),
+        ("GET", "/products/1"),
+        ("PUT", "/products/1"),
+        ("PATCH", "/products/1"),
+        ("DELETE", "/products/1"),
+        ("GET", "/products/by-sku/X"),
+        ("POST", "/products/bulk"),
+    ],
+)
 async def test_every_products_route_needs_a_valid_token(client: Client, method: str, path: str) -> None:
     response = await client.request(method, path, json={})
     assert_error(response, 401, "NOT_AUTHENTICATED")
@@ -58,19 +65,23 @@ async def test_create_returns_201_with_the_product_and_defaults(client: Client, 
     assert int(response.headers["x-catalog-change"]) > 0
 
 
-@pytest.mark.parametrize(("body", "field"), [
-    ({"name": "no sku", "price": 1}, "sku"),
-    ({"sku": "NO-NAME", "price": 1}, "name"),
-    ({"sku": "NO-PRICE", "name": "x"}, "price"),
-    ({"sku": "NEG", "name": "x", "price": -1}, "price"),
-    ({"sku": "CUR", "name": "x", "price": 1, "currency": "dollars"}, "currency"),
-    ({"sku": "ST", "name": "x", "price": 1, "status": "sold"}, "status"),
-    ({"sku": "IMG", "name": "x", "price": 1, "images": ["not a url"]}, "images"),
-    ({"sku": "bad sku!", "name": "x", "price": 1}, "sku"),
-    ({"sku": "EXTRA", "name": "x", "price": 1, "unknown": 1}, "unknown"),
-])
-async def test_invalid_input_is_400_naming_the_field(client: Client, auth_headers: Headers,
-                                                     body: dict[str, Any], field: str) -> None:
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"name": "no sku", "price": 1}, "sku"),
+        ({"sku": "NO-NAME", "price": 1}, "name"),
+        ({"sku": "NO-PRICE", "name": "x"}, "price"),
+        ({"sku": "NEG", "name": "x", "price": -1}, "price"),
+        ({"sku": "CUR", "name": "x", "price": 1, "currency": "dollars"}, "currency"),
+        ({"sku": "ST", "name": "x", "price": 1, "status": "sold"}, "status"),
+        ({"sku": "IMG", "name": "x", "price": 1, "images": ["not a url"]}, "images"),
+        ({"sku": "bad sku!", "name": "x", "price": 1}, "sku"),
+        ({"sku": "EXTRA", "name": "x", "price": 1, "unknown": 1}, "unknown"),
+    ],
+)
+async def test_invalid_input_is_400_naming_the_field(
+    client: Client, auth_headers: Headers, body: dict[str, Any], field: str
+) -> None:
     response = await client.post("/products", json=body, headers=auth_headers("admin"))
     details = assert_error(response, 400, "VALIDATION_ERROR")["details"]
     assert any(field in key or field in message for key, message in details["fields"].items()), details
@@ -82,16 +93,18 @@ async def test_price_with_three_decimals_is_rejected(client: Client, auth_header
 
 
 async def test_malformed_json_is_400(client: Client, auth_headers: Headers) -> None:
-    response = await client.post("/products", content=b"{not json", headers={
-        **auth_headers("admin"), "content-type": "application/json"})
+    response = await client.post(
+        "/products", content=b"{not json", headers={**auth_headers("admin"), "content-type": "application/json"}
+    )
     assert response.status_code == 400
     assert response.json()["code"] == "VALIDATION_ERROR"
 
 
 async def test_duplicate_sku_is_409_case_insensitively(client: Client, auth_headers: Headers) -> None:
     product = await create(client, auth_headers)
-    response = await client.post("/products", json=product_payload(sku=product["sku"].lower()),
-                                 headers=auth_headers("admin"))
+    response = await client.post(
+        "/products", json=product_payload(sku=product["sku"].lower()), headers=auth_headers("admin")
+    )
     assert_error(response, 409, "SKU_ALREADY_EXISTS")
 
 
@@ -107,30 +120,37 @@ async def test_by_sku_is_case_insensitive(client: Client, auth_headers: Headers)
     product = await create(client, auth_headers)
     response = await client.get(f"/products/by-sku/{product['sku'].lower()}", headers=auth_headers("analyst"))
     assert response.json()["id"] == product["id"]
-    assert_error(await client.get("/products/by-sku/NOPE-X", headers=auth_headers("analyst")), 404,
-                 "PRODUCT_NOT_FOUND")
+    assert_error(await client.get("/products/by-sku/NOPE-X", headers=auth_headers("analyst")), 404, "PRODUCT_NOT_FOUND")
 
 
 async def test_put_keeps_fields_left_out_and_bumps_version(client: Client, auth_headers: Headers) -> None:
     product = await create(client, auth_headers)
-    response = await client.put(f"/products/{product['id']}", json={"price": 45.5},
-                                headers=auth_headers("merchandiser"))
+    response = await client.put(
+        f"/products/{product['id']}", json={"price": 45.5}, headers=auth_headers("merchandiser")
+    )
     assert response.status_code == 200
     updated = response.json()
     assert updated["price"] == 45.5
     assert updated["name"] == product["name"] and updated["brand"] == product["brand"]
     assert updated["version"] == product["version"] + 1
     assert response.headers["etag"] == f'"{updated["version"]}"'
-    assert_error(await client.put("/products/999999999", json={"price": 1}, headers=auth_headers("admin")), 404,
-                 "PRODUCT_NOT_FOUND")
-    assert_error(await client.put(f"/products/{product['id']}", json={"price": -3}, headers=auth_headers("admin")),
-                 400, "VALIDATION_ERROR")
+    assert_error(
+        await client.put("/products/999999999", json={"price": 1}, headers=auth_headers("admin")),
+        404,
+        "PRODUCT_NOT_FOUND",
+    )
+    assert_error(
+        await client.put(f"/products/{product['id']}", json={"price": -3}, headers=auth_headers("admin")),
+        400,
+        "VALIDATION_ERROR",
+    )
 
 
 async def test_patch_can_clear_a_nullable_field(client: Client, auth_headers: Headers) -> None:
     product = await create(client, auth_headers)
-    response = await client.patch(f"/products/{product['id']}", json={"brand": None},
-                                  headers=auth_headers("merchandiser"))
+    response = await client.patch(
+        f"/products/{product['id']}", json={"brand": None}, headers=auth_headers("merchandiser")
+    )
     assert response.status_code == 200
     assert response.json()["brand"] is None
     assert "brand" in response.json()["missing_fields"]
@@ -141,10 +161,14 @@ async def test_delete_is_204_then_404(client: Client, auth_headers: Headers) -> 
     response = await client.delete(f"/products/{product['id']}", headers=auth_headers("merchandiser"))
     assert response.status_code == 204
     assert response.content == b""
-    assert_error(await client.delete(f"/products/{product['id']}", headers=auth_headers("merchandiser")), 404,
-                 "PRODUCT_NOT_FOUND")
-    assert_error(await client.get(f"/products/{product['id']}", headers=auth_headers("admin")), 404,
-                 "PRODUCT_NOT_FOUND")
+    assert_error(
+        await client.delete(f"/products/{product['id']}", headers=auth_headers("merchandiser")),
+        404,
+        "PRODUCT_NOT_FOUND",
+    )
+    assert_error(
+        await client.get(f"/products/{product['id']}", headers=auth_headers("admin")), 404, "PRODUCT_NOT_FOUND"
+    )
 
 
 async def test_stale_if_match_is_412(client: Client, auth_headers: Headers) -> None:
@@ -152,24 +176,33 @@ async def test_stale_if_match_is_412(client: Client, auth_headers: Headers) -> N
     path = f"/products/{product['id']}"
     first = await client.patch(path, json={"name": "first"}, headers={**auth_headers("admin"), "If-Match": '"1"'})
     assert first.status_code == 200
-    body = assert_error(await client.patch(path, json={"name": "second"},
-                                           headers={**auth_headers("admin"), "If-Match": '"1"'}),
-                        412, "VERSION_MISMATCH")
+    body = assert_error(
+        await client.patch(path, json={"name": "second"}, headers={**auth_headers("admin"), "If-Match": '"1"'}),
+        412,
+        "VERSION_MISMATCH",
+    )
     assert body["details"] == {"expected_version": 1, "current_version": 2}
-    assert_error(await client.delete(path, headers={**auth_headers("admin"), "If-Match": '"1"'}), 412,
-                 "VERSION_MISMATCH")
+    assert_error(
+        await client.delete(path, headers={**auth_headers("admin"), "If-Match": '"1"'}), 412, "VERSION_MISMATCH"
+    )
 
 
-def test_concurrent_updates_with_the_same_if_match_exactly_one_wins(threaded_client: TestClient[Litestar],
-                                                                    auth_headers: Headers) -> None:
+def test_concurrent_updates_with_the_same_if_match_exactly_one_wins(
+    threaded_client: TestClient[Litestar], auth_headers: Headers
+) -> None:
     created = threaded_client.post("/products", json=product_payload(), headers=auth_headers("merchandiser"))
     product = created.json()
     headers = {**auth_headers("merchandiser"), "If-Match": f'"{product["version"]}"'}
-    responses = in_parallel([
-        (lambda i=i: threaded_client.patch(f"/products/{product['id']}", json={"name": f"writer {i}"},
-                                           headers=headers))
-        for i in range(8)
-    ])
+    responses = in_parallel(
+        [
+            (
+                lambda i=i: threaded_client.patch(
+                    f"/products/{product['id']}", json={"name": f"writer {i}"}, headers=headers
+                )
+            )
+            for i in range(8)
+        ]
+    )
     statuses = sorted(r.status_code for r in responses)
     assert statuses == [200] + [412] * 7
     winner = next(r.json()["name"] for r in responses if r.status_code == 200)
@@ -179,8 +212,7 @@ def test_concurrent_updates_with_the_same_if_match_exactly_one_wins(threaded_cli
 
 async def test_list_paginates_filters_and_counts(client: Client, auth_headers: Headers, unique: str) -> None:
     brand = f"Brand{unique}"
-    created = [await create(client, auth_headers, brand=brand, status="active" if i % 2 else "draft")
-               for i in range(5)]
+    created = [await create(client, auth_headers, brand=brand, status="active" if i % 2 else "draft") for i in range(5)]
     headers = auth_headers("analyst")
     response = await client.get("/products", params={"brand": brand, "skip": 1, "limit": 2}, headers=headers)
     assert response.status_code == 200
@@ -213,19 +245,23 @@ async def test_customer_cannot_read_the_catalog(client: Client, auth_headers: He
     assert_error(await client.get("/products", headers=auth_headers("customer")), 403, "FORBIDDEN")
 
 
-async def test_audit_and_price_history_are_written_automatically(client: Client, auth_headers: Headers,
-                                                                 engine: Engine, users_by_role: dict[str, Any]
-                                                                 ) -> None:
+async def test_audit_and_price_history_are_written_automatically(
+    client: Client, auth_headers: Headers, engine: Engine, users_by_role: dict[str, Any]
+) -> None:
     product = await create(client, auth_headers)
     await client.patch(f"/products/{product['id']}", json={"price": 50}, headers=auth_headers("merchandiser"))
     await client.patch(f"/products/{product['id']}", json={"name": "renamed"}, headers=auth_headers("merchandiser"))
     with engine.connect() as conn:
-        history = conn.execute(text(
-            "SELECT old_price, new_price, changed_by FROM price_history WHERE product_id = :id ORDER BY id"),
-            {"id": product["id"]}).all()
-        audit = conn.execute(text(
-            "SELECT action, changes, actor FROM audit_log WHERE entity = 'product' AND entity_id = :id ORDER BY id"),
-            {"id": str(product["id"])}).all()
+        history = conn.execute(
+            text("SELECT old_price, new_price, changed_by FROM price_history WHERE product_id = :id ORDER BY id"),
+            {"id": product["id"]},
+        ).all()
+        audit = conn.execute(
+            text(
+                "SELECT action, changes, actor FROM audit_log WHERE entity = 'product' AND entity_id = :id ORDER BY id"
+            ),
+            {"id": str(product["id"])},
+        ).all()
     merchandiser = users_by_role["merchandiser"]
     assert [(h.old_price, h.new_price) for h in history] == [(None, Decimal("39.99")), (Decimal("39.99"), 50)]
     assert all(h.changed_by == merchandiser for h in history)
@@ -237,12 +273,12 @@ async def test_audit_and_price_history_are_written_automatically(client: Client,
 async def test_outbox_row_iff_the_write_commits(client: Client, auth_headers: Headers, engine: Engine) -> None:
     product = await create(client, auth_headers)
     before = _outbox_count(engine, product["id"])
-    rejected = await client.patch(f"/products/{product['id']}", json={"sku": "bad sku!"},
-                                  headers=auth_headers("admin"))
+    rejected = await client.patch(f"/products/{product['id']}", json={"sku": "bad sku!"}, headers=auth_headers("admin"))
     assert rejected.status_code == 400
     other = await create(client, auth_headers)
-    conflict = await client.patch(f"/products/{product['id']}", json={"sku": other["sku"]},
-                                  headers=auth_headers("admin"))
+    conflict = await client.patch(
+        f"/products/{product['id']}", json={"sku": other["sku"]}, headers=auth_headers("admin")
+    )
     assert conflict.status_code == 409
     assert _outbox_count(engine, product["id"]) == before
     ok = await client.patch(f"/products/{product['id']}", json={"name": "new"}, headers=auth_headers("admin"))
@@ -252,18 +288,21 @@ async def test_outbox_row_iff_the_write_commits(client: Client, auth_headers: He
 
 def _outbox_count(engine: Engine, product_id: int) -> int:
     with engine.connect() as conn:
-        return int(conn.execute(text("SELECT count(*) FROM outbox WHERE product_id = :id"),
-                                {"id": product_id}).scalar_one())
+        return int(
+            conn.execute(text("SELECT count(*) FROM outbox WHERE product_id = :id"), {"id": product_id}).scalar_one()
+        )
 
 
 def _max_outbox_id(engine: Engine, product_id: int) -> int:
     with engine.connect() as conn:
-        return int(conn.execute(text("SELECT max(id) FROM outbox WHERE product_id = :id"),
-                                {"id": product_id}).scalar_one())
+        return int(
+            conn.execute(text("SELECT max(id) FROM outbox WHERE product_id = :id"), {"id": product_id}).scalar_one()
+        )
 
 
-async def test_bulk_upsert_reports_each_item_and_never_half_writes(client: Client, auth_headers: Headers,
-                                                                   unique: str) -> None:
+async def test_bulk_upsert_reports_each_item_and_never_half_writes(
+    client: Client, auth_headers: Headers, unique: str
+) -> None:
     existing = await create(client, auth_headers)
     items = [
         {"sku": f"B-{unique}-1", "name": "new one", "price": 10},
@@ -290,9 +329,14 @@ async def test_bulk_upsert_reports_each_item_and_never_half_writes(client: Clien
 
 async def test_bulk_accepts_ndjson(client: Client, auth_headers: Headers, unique: str) -> None:
     lines = b'{"sku": "N-%s-1", "name": "a", "price": 1}\n{broken\n{"sku": "N-%s-2", "name": "b", "price": 2}\n' % (
-        unique.encode(), unique.encode())
-    response = await client.post("/products/bulk", content=lines, headers={
-        **auth_headers("merchandiser"), "content-type": "application/x-ndjson"})
+        unique.encode(),
+        unique.encode(),
+    )
+    response = await client.post(
+        "/products/bulk",
+        content=lines,
+        headers={**auth_headers("merchandiser"), "content-type": "application/x-ndjson"},
+    )
     assert response.status_code == 200, response.text
     assert [i["status"] for i in response.json()["items"]] == ["created", "error", "created"]
     assert response.json()["items"][1]["error"]["code"] == "MALFORMED_JSON"

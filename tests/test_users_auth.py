@@ -56,8 +56,13 @@ async def test_token_login_and_use(client: Client, unique: str, settings: Settin
     assert response.status_code == 200
     token = response.json()
     assert token["token_type"] == "bearer" and token["expires_in"] == settings.jwt_ttl_seconds
-    claims = jwt.decode(token["access_token"], settings.jwt_secret, algorithms=["HS256"],
-                        audience=settings.jwt_audience, issuer=settings.jwt_issuer)
+    claims = jwt.decode(
+        token["access_token"],
+        settings.jwt_secret,
+        algorithms=["HS256"],
+        audience=settings.jwt_audience,
+        issuer=settings.jwt_issuer,
+    )
     assert claims["sub"] == user["id"]
     me = await client.get(f"/users/{user['id']}", headers={"Authorization": f"Bearer {token['access_token']}"})
     assert me.status_code == 200 and me.json()["email"] == user["email"]
@@ -71,24 +76,35 @@ async def test_login_does_not_reveal_whether_the_email_exists(client: Client, un
     assert wrong_password.json() == unknown_email.json()
 
 
-async def test_expired_or_foreign_tokens_are_rejected(client: Client, settings: Settings,
-                                                      users_by_role: dict[str, uuid.UUID]) -> None:
+async def test_expired_or_foreign_tokens_are_rejected(
+    client: Client, settings: Settings, users_by_role: dict[str, uuid.UUID]
+) -> None:
     now = int(time.time())
     base = {"sub": str(users_by_role["admin"]), "roles": ["admin"], "iat": now - 7200, "nbf": now - 7200}
-    expired = jwt.encode({**base, "exp": now - 3600, "iss": settings.jwt_issuer, "aud": settings.jwt_audience},
-                         settings.jwt_secret, algorithm="HS256")
-    wrong_audience = jwt.encode({**base, "exp": now + 3600, "iss": settings.jwt_issuer, "aud": "someone-else"},
-                                settings.jwt_secret, algorithm="HS256")
-    wrong_key = jwt.encode({**base, "exp": now + 3600, "iss": settings.jwt_issuer, "aud": settings.jwt_audience},
-                           "another-secret-another-secret-another", algorithm="HS256")
+    expired = jwt.encode(
+        {**base, "exp": now - 3600, "iss": settings.jwt_issuer, "aud": settings.jwt_audience},
+        settings.jwt_secret,
+        algorithm="HS256",
+    )
+    wrong_audience = jwt.encode(
+        {**base, "exp": now + 3600, "iss": settings.jwt_issuer, "aud": "someone-else"},
+        settings.jwt_secret,
+        algorithm="HS256",
+    )
+    wrong_key = jwt.encode(
+        {**base, "exp": now + 3600, "iss": settings.jwt_issuer, "aud": settings.jwt_audience},
+        "another-secret-another-secret-another",
+        algorithm="HS256",
+    )
     for token in (expired, wrong_audience, wrong_key):
         response = await client.get("/products", headers={"Authorization": f"Bearer {token}"})
         assert response.status_code == 401
         assert response.json()["code"] == "INVALID_TOKEN"
 
 
-async def test_users_read_and_update_only_themselves_unless_admin(client: Client, unique: str,
-                                                                  auth_headers: Headers) -> None:
+async def test_users_read_and_update_only_themselves_unless_admin(
+    client: Client, unique: str, auth_headers: Headers
+) -> None:
     user = await register(client, unique)
     other = await register(client, unique + "b")
     token = (await login(client, user["email"], "s3cret-pass")).json()["access_token"]
@@ -98,8 +114,9 @@ async def test_users_read_and_update_only_themselves_unless_admin(client: Client
     assert renamed.status_code == 200 and renamed.json()["first_name"] == "Anna"
     escalate = await client.patch(f"/users/{user['id']}", json={"roles": ["admin"]}, headers=mine)
     assert escalate.status_code == 403
-    promoted = await client.patch(f"/users/{user['id']}", json={"roles": ["merchandiser"]},
-                                  headers=auth_headers("admin"))
+    promoted = await client.patch(
+        f"/users/{user['id']}", json={"roles": ["merchandiser"]}, headers=auth_headers("admin")
+    )
     assert promoted.json()["roles"] == ["merchandiser"]
     missing = await client.get(f"/users/{uuid.uuid4()}", headers=auth_headers("admin"))
     assert missing.status_code == 404 and missing.json()["code"] == "USER_NOT_FOUND"

@@ -30,15 +30,28 @@ class AuthController(Controller):
     path = "/auth"
     tags = ["auth"]
 
-    @post("/token", summary="Get an access token (OAuth2 password form)", security=[{}],
-          status_code=HTTP_200_OK, responses=error_responses(400, 401, 429))
-    async def token(self, data: Annotated[PasswordForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
-                    sessions: async_sessionmaker[AsyncSession], settings: Settings) -> Token:
+    @post(
+        "/token",
+        summary="Get an access token (OAuth2 password form)",
+        security=[{}],
+        status_code=HTTP_200_OK,
+        responses=error_responses(400, 401, 429),
+    )
+    async def token(
+        self,
+        data: Annotated[PasswordForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
+        sessions: async_sessionmaker[AsyncSession],
+        settings: Settings,
+    ) -> Token:
         """`username` is the email. Wrong email and wrong password get the same answer, in the same time."""
         async with sessions() as session:
             user = await service.authenticate(session, data.username, data.password)
         if user is None:
-            raise Unauthorized("Incorrect email or password.", code="INVALID_CREDENTIALS",
-                               headers={"WWW-Authenticate": "Bearer"})
-        return Token(access_token=issue_token(settings, user.id, list(user.roles)), token_type="bearer",
-                     expires_in=settings.jwt_ttl_seconds)
+            raise Unauthorized(
+                "Incorrect email or password.", code="INVALID_CREDENTIALS", headers={"WWW-Authenticate": "Bearer"}
+            )
+        return Token(
+            access_token=issue_token(settings, user.id, list(user.roles)),
+            token_type="bearer",
+            expires_in=settings.jwt_ttl_seconds,
+        )

@@ -34,8 +34,9 @@ def authenticate(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
     try:
         principal = decode_token(connection.app.state.settings, token.strip())
     except InvalidToken:
-        raise Unauthorized("The access token is invalid or expired; get a new one from POST /auth/token.",
-                           code="INVALID_TOKEN") from None
+        raise Unauthorized(
+            "The access token is invalid or expired; get a new one from POST /auth/token.", code="INVALID_TOKEN"
+        ) from None
     connection.scope.setdefault("state", {})["principal"] = principal
     return principal
 

@@ -66,8 +66,12 @@ class InvalidToken(Exception):
 def decode_token(settings: Settings, token: str) -> Principal:
     try:
         claims = jwt.decode(
-            token, settings.jwt_secret, algorithms=["HS256"], audience=settings.jwt_audience,
-            issuer=settings.jwt_issuer, options={"require": ["exp", "iat", "sub", "iss", "aud"]},
+            token,
+            settings.jwt_secret,
+            algorithms=["HS256"],
+            audience=settings.jwt_audience,
+            issuer=settings.jwt_issuer,
+            options={"require": ["exp", "iat", "sub", "iss", "aud"]},
         )
         return Principal(user_id=uuid.UUID(claims["sub"]), roles=frozenset(claims.get("roles") or []))
     except (jwt.PyJWTError, ValueError, KeyError) as exc:

@@ -15,6 +15,7 @@ import msgspec
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlmodel import col
 
 from api.errors import CatalogError, InvalidInput
 from api.products import service
@@ -60,17 +61,23 @@ def parse_items(body: bytes, content_type: str) -> list[ParsedItem]:
         try:
             decoded = msgspec.json.decode(body)
         except msgspec.DecodeError as exc:
-            raise InvalidInput(f"The body is not valid JSON: {exc}", {"fields": {"body": str(exc)}},
-                               code="MALFORMED_JSON") from None
+            raise InvalidInput(
+                f"The body is not valid JSON: {exc}", {"fields": {"body": str(exc)}}, code="MALFORMED_JSON"
+            ) from None
         if not isinstance(decoded, list):
-            raise InvalidInput("Send a JSON array of products (or NDJSON with Content-Type: application/x-ndjson).",
-                               {"fields": {"body": "expected an array"}})
+            raise InvalidInput(
+                "Send a JSON array of products (or NDJSON with Content-Type: application/x-ndjson).",
+                {"fields": {"body": "expected an array"}},
+            )
         parsed = [_convert(index, raw) for index, raw in enumerate(decoded)]
     if not parsed:
         raise InvalidInput("The bulk request has no items.", {"fields": {"body": "empty"}})
     if len(parsed) > MAX_ITEMS:
-        raise InvalidInput(f"At most {MAX_ITEMS} items per request; split the import.",
-                           {"fields": {"body": f"{len(parsed)} items"}}, code="TOO_MANY_ITEMS")
+        raise InvalidInput(
+            f"At most {MAX_ITEMS} items per request; split the import.",
+            {"fields": {"body": f"{len(parsed)} items"}},
+            code="TOO_MANY_ITEMS",
+        )
     return parsed
 
 
@@ -81,15 +88,19 @@ def _duplicate_skus(items: list[ParsedItem]) -> None:
             continue
         key = parsed.item.sku.lower()
         if key in seen:
-            parsed.error = _item_error("DUPLICATE_SKU_IN_REQUEST", f"SKU also at index {seen[key]} of this request.",
-                                       {"fields": {"sku": parsed.item.sku}})
+            parsed.error = _item_error(
+                "DUPLICATE_SKU_IN_REQUEST",
+                f"SKU also at index {seen[key]} of this request.",
+                {"fields": {"sku": parsed.item.sku}},
+            )
             parsed.item = None
         else:
             seen[key] = parsed.index
 
 
-async def _write_one(session: AsyncSession, parsed: ParsedItem, existing: Product | None, currency: str
-                     ) -> BulkItemResult:
+async def _write_one(
+    session: AsyncSession, parsed: ParsedItem, existing: Product | None, currency: str
+) -> BulkItemResult:
     item = parsed.item
     assert item is not None
     changes = service.changes_of(item)
@@ -101,8 +112,9 @@ async def _write_one(session: AsyncSession, parsed: ParsedItem, existing: Produc
         product = await service.create_product(session, create, currency)
         return BulkItemResult(parsed.index, "created", product.sku, product.id, product.version)
     changed = await service.apply_changes(session, existing, changes)
-    return BulkItemResult(parsed.index, "updated" if changed else "unchanged", existing.sku, existing.id,
-                          existing.version)
+    return BulkItemResult(
+        parsed.index, "updated" if changed else "unchanged", existing.sku, existing.id, existing.version
+    )
 
 
 def _error_result(parsed: ParsedItem, exc: Exception) -> BulkItemResult:
@@ -118,14 +130,19 @@ def _error_result(parsed: ParsedItem, exc: Exception) -> BulkItemResult:
 
 async def _write_chunk(session: AsyncSession, chunk: list[ParsedItem], currency: str) -> list[BulkItemResult]:
     skus = [p.item.sku.lower() for p in chunk if p.item]
-    rows = (await session.execute(
-        select(Product).where(func.lower(Product.sku).in_(skus)).order_by(Product.id).with_for_update()
-    )).scalars().all()
+    rows = (
+        (
+            await session.execute(
+                select(Product).where(func.lower(Product.sku).in_(skus)).order_by(col(Product.id)).with_for_update()
+            )
+        )
+        .scalars()
+        .all()
+    )
     by_sku = {p.sku.lower(): p for p in rows}
     try:
         async with session.begin_nested():
-            return [await _write_one(session, p, by_sku.get(p.item.sku.lower()), currency)
-                    for p in chunk if p.item]
+            return [await _write_one(session, p, by_sku.get(p.item.sku.lower()), currency) for p in chunk if p.item]
     except (CatalogError, DBAPIError, msgspec.ValidationError):
         pass  # one item spoiled the chunk: redo it item by item so only that one is rejected
     session.expunge_all()
@@ -134,28 +151,36 @@ async def _write_chunk(session: AsyncSession, chunk: list[ParsedItem], currency:
         assert parsed.item is not None
         try:
             async with session.begin_nested():
-                existing = (await session.execute(
-                    select(Product).where(func.lower(Product.sku) == parsed.item.sku.lower()).with_for_update()
-                )).scalar_one_or_none()
+                existing = (
+                    await session.execute(
+                        select(Product).where(func.lower(Product.sku) == parsed.item.sku.lower()).with_for_update()
+                    )
+                ).scalar_one_or_none()
                 results.append(await _write_one(session, parsed, existing, currency))
         except (CatalogError, DBAPIError, msgspec.ValidationError) as exc:
             results.append(_error_result(parsed, exc))
     return results
 
 
-async def upsert(sessions: async_sessionmaker[AsyncSession], items: list[ParsedItem], currency: str,
-                 actor: uuid.UUID) -> BulkResult:
+async def upsert(
+    sessions: async_sessionmaker[AsyncSession], items: list[ParsedItem], currency: str, actor: uuid.UUID
+) -> BulkResult:
     _duplicate_skus(items)
     results = [BulkItemResult(p.index, "error", error=p.error) for p in items if p.item is None]
     valid = [p for p in items if p.item is not None]
     async with transaction(sessions, actor) as session:
         for start in range(0, len(valid), CHUNK):
-            results.extend(await _write_chunk(session, valid[start:start + CHUNK], currency))
+            results.extend(await _write_chunk(session, valid[start : start + CHUNK], currency))
         written = [r.id for r in results if r.status in ("created", "updated") and r.id is not None]
-        change = (await session.execute(
-            text("SELECT max(id) FROM outbox WHERE product_id = ANY(:ids)"), {"ids": written}
-        )).scalar() if written else None
+        change = (
+            (
+                await session.execute(text("SELECT max(id) FROM outbox WHERE product_id = ANY(:ids)"), {"ids": written})
+            ).scalar()
+            if written
+            else None
+        )
     results.sort(key=lambda r: r.index)
-    counts = {status: sum(1 for r in results if r.status == status)
-              for status in ("created", "updated", "unchanged", "error")}
+    counts = {
+        status: sum(1 for r in results if r.status == status) for status in ("created", "updated", "unchanged", "error")
+    }
     return BulkResult(summary=BulkSummary(**counts), items=results, change=int(change) if change else None)

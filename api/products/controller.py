@@ -49,16 +49,23 @@ class ProductController(Controller):
         updated_since: datetime | None = None,
     ) -> Response[list[ProductRead]]:
         """Products ordered by id; the total matching count is in the `X-Total-Count` header."""
-        filters = service.ProductFilters(status=status, category_id=category_id, brand=brand, sku=sku,
-                                         updated_since=updated_since)
+        filters = service.ProductFilters(
+            status=status, category_id=category_id, brand=brand, sku=sku, updated_since=updated_since
+        )
         async with sessions() as session:
             items, total = await service.list_products(session, filters, skip, limit)
         return Response(items, headers={"X-Total-Count": str(total)})
 
-    @post("/", summary="Create a product", guards=[requires(CATALOG_WRITERS)],
-          responses=error_responses(400, 401, 403, 409), status_code=HTTP_201_CREATED)
-    async def create_product(self, data: ProductCreate, sessions: async_sessionmaker[AsyncSession],
-                             settings: Settings, principal: Principal) -> Response[ProductRead]:
+    @post(
+        "/",
+        summary="Create a product",
+        guards=[requires(CATALOG_WRITERS)],
+        responses=error_responses(400, 401, 403, 409),
+        status_code=HTTP_201_CREATED,
+    )
+    async def create_product(
+        self, data: ProductCreate, sessions: async_sessionmaker[AsyncSession], settings: Settings, principal: Principal
+    ) -> Response[ProductRead]:
         async with transaction(sessions, principal.user_id) as session:
             product = await service.create_product(session, data, settings.default_currency)
             assert product.id is not None
@@ -67,21 +74,27 @@ class ProductController(Controller):
         return _product_response(read, HTTP_201_CREATED, change)
 
     @get("/{product_id:int}", summary="Get a product", responses=error_responses(401, 403, 404))
-    async def get_product(self, product_id: int, sessions: async_sessionmaker[AsyncSession]
-                          ) -> Response[ProductRead]:
+    async def get_product(self, product_id: int, sessions: async_sessionmaker[AsyncSession]) -> Response[ProductRead]:
         async with sessions() as session:
             read = await service.get_product(session, product_id)
         return _product_response(read, HTTP_200_OK, None)
 
-    @get("/by-sku/{sku:str}", summary="Get a product by SKU (case-insensitive)",
-         responses=error_responses(401, 403, 404))
+    @get(
+        "/by-sku/{sku:str}", summary="Get a product by SKU (case-insensitive)", responses=error_responses(401, 403, 404)
+    )
     async def get_by_sku(self, sku: str, sessions: async_sessionmaker[AsyncSession]) -> Response[ProductRead]:
         async with sessions() as session:
             read = await service.get_product_by_sku(session, sku)
         return _product_response(read, HTTP_200_OK, None)
 
-    async def _update(self, product_id: int, data: ProductUpdate, request: Request[Any, Any, Any],
-                      sessions: async_sessionmaker[AsyncSession], principal: Principal) -> Response[ProductRead]:
+    async def _update(
+        self,
+        product_id: int,
+        data: ProductUpdate,
+        request: Request[Any, Any, Any],
+        sessions: async_sessionmaker[AsyncSession],
+        principal: Principal,
+    ) -> Response[ProductRead]:
         expected = service.parse_if_match(request.headers.get("if-match"))
         async with transaction(sessions, principal.user_id) as session:
             await service.update_product(session, product_id, data, expected)
@@ -89,25 +102,53 @@ class ProductController(Controller):
             read = await service.get_product(session, product_id)
         return _product_response(read, HTTP_200_OK, change)
 
-    @put("/{product_id:int}", summary="Update a product (fields left out keep their value)",
-         guards=[requires(CATALOG_WRITERS)], responses=error_responses(400, 401, 403, 404, 409, 412))
-    async def put_product(self, product_id: int, data: ProductUpdate, request: Request[Any, Any, Any],
-                          sessions: async_sessionmaker[AsyncSession], principal: Principal
-                          ) -> Response[ProductRead]:
+    @put(
+        "/{product_id:int}",
+        summary="Update a product (fields left out keep their value)",
+        guards=[requires(CATALOG_WRITERS)],
+        responses=error_responses(400, 401, 403, 404, 409, 412),
+    )
+    async def put_product(
+        self,
+        product_id: int,
+        data: ProductUpdate,
+        request: Request[Any, Any, Any],
+        sessions: async_sessionmaker[AsyncSession],
+        principal: Principal,
+    ) -> Response[ProductRead]:
         """Send `If-Match: "<version>"` (the ETag) to refuse the update when someone changed it since."""
         return await self._update(product_id, data, request, sessions, principal)
 
-    @patch("/{product_id:int}", summary="Partially update a product", guards=[requires(CATALOG_WRITERS)],
-           responses=error_responses(400, 401, 403, 404, 409, 412))
-    async def patch_product(self, product_id: int, data: ProductUpdate, request: Request[Any, Any, Any],
-                            sessions: async_sessionmaker[AsyncSession], principal: Principal
-                            ) -> Response[ProductRead]:
+    @patch(
+        "/{product_id:int}",
+        summary="Partially update a product",
+        guards=[requires(CATALOG_WRITERS)],
+        responses=error_responses(400, 401, 403, 404, 409, 412),
+    )
+    async def patch_product(
+        self,
+        product_id: int,
+        data: ProductUpdate,
+        request: Request[Any, Any, Any],
+        sessions: async_sessionmaker[AsyncSession],
+        principal: Principal,
+    ) -> Response[ProductRead]:
         return await self._update(product_id, data, request, sessions, principal)
 
-    @delete("/{product_id:int}", summary="Delete a product", guards=[requires(CATALOG_WRITERS)],
-            responses=error_responses(204, 400, 401, 403, 404, 412), status_code=HTTP_204_NO_CONTENT)
-    async def delete_product(self, product_id: int, request: Request[Any, Any, Any],
-                             sessions: async_sessionmaker[AsyncSession], principal: Principal) -> Response[None]:
+    @delete(
+        "/{product_id:int}",
+        summary="Delete a product",
+        guards=[requires(CATALOG_WRITERS)],
+        responses=error_responses(204, 400, 401, 403, 404, 412),
+        status_code=HTTP_204_NO_CONTENT,
+    )
+    async def delete_product(
+        self,
+        product_id: int,
+        request: Request[Any, Any, Any],
+        sessions: async_sessionmaker[AsyncSession],
+        principal: Principal,
+    ) -> Response[None]:
         expected = service.parse_if_match(request.headers.get("if-match"))
         async with transaction(sessions, principal.user_id) as session:
             await service.delete_product(session, product_id, expected)
@@ -115,11 +156,20 @@ class ProductController(Controller):
         headers = {CHANGE_HEADER: str(change)} if change is not None else {}
         return Response(None, status_code=HTTP_204_NO_CONTENT, headers=headers)
 
-    @post("/bulk", summary="Bulk upsert by SKU (JSON array or NDJSON, up to 10,000 items)",
-          guards=[requires(CATALOG_WRITERS)], responses=error_responses(400, 401, 403, 413),
-          status_code=HTTP_200_OK)
-    async def bulk_upsert(self, request: Request[Any, Any, Any], sessions: async_sessionmaker[AsyncSession],
-                          settings: Settings, principal: Principal) -> BulkResult:
+    @post(
+        "/bulk",
+        summary="Bulk upsert by SKU (JSON array or NDJSON, up to 10,000 items)",
+        guards=[requires(CATALOG_WRITERS)],
+        responses=error_responses(400, 401, 403, 413),
+        status_code=HTTP_200_OK,
+    )
+    async def bulk_upsert(
+        self,
+        request: Request[Any, Any, Any],
+        sessions: async_sessionmaker[AsyncSession],
+        settings: Settings,
+        principal: Principal,
+    ) -> BulkResult:
         """Each item is created, updated, unchanged or rejected on its own; a bad item never aborts the rest."""
         if not principal.has_any(CATALOG_WRITERS):
             raise Forbidden("Catalog writes need the admin or merchandiser role.")

@@ -42,7 +42,7 @@ class ProductUpdate(Struct, forbid_unknown_fields=True, omit_defaults=True):
 class BulkItem(ProductUpdate, forbid_unknown_fields=True, omit_defaults=True):
     """One upsert by SKU: an unknown SKU is created (name and price then required)."""
 
-    sku: Sku  # type: ignore[assignment]
+    sku: Sku
 
 
 class CategoryRef(Struct):

@@ -11,6 +11,7 @@ import msgspec
 from sqlalchemy import Select, func, or_, select, text, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from api.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
 from api.products.schemas import CategoryRef, ProductCreate, ProductRead, ProductUpdate, StockSummary
@@ -18,53 +19,89 @@ from api.schemas import MAX_PRICE
 from db import quality
 from db.models import Category, CategoryAttribute, Inventory, Product, ProductStatus
 
-EDITABLE_FIELDS = ("sku", "name", "price", "currency", "description", "brand", "category_id", "status",
-                   "attributes", "images")
+EDITABLE_FIELDS = (
+    "sku",
+    "name",
+    "price",
+    "currency",
+    "description",
+    "brand",
+    "category_id",
+    "status",
+    "attributes",
+    "images",
+)
+
 
 def _read_query() -> Select[Any]:
     """Product + category name/path + stock totals; LATERAL so only the selected products' stock is summed."""
     stock = (
-        select(func.coalesce(func.sum(Inventory.on_hand), 0).label("on_hand"),
-               func.coalesce(func.sum(Inventory.reserved), 0).label("reserved"))
-        .where(Inventory.product_id == Product.id)
+        select(
+            func.coalesce(func.sum(Inventory.on_hand), 0).label("on_hand"),
+            func.coalesce(func.sum(Inventory.reserved), 0).label("reserved"),
+        )
+        .where(col(Inventory.product_id) == col(Product.id))
         .lateral("stock")
     )
     return (
-        select(Product, Category.name, Category.path, stock.c.on_hand, stock.c.reserved)  # type: ignore[call-overload]
-        .outerjoin(Category, Category.id == Product.category_id)
+        select(Product, col(Category.name), col(Category.path), stock.c.on_hand, stock.c.reserved)
+        .outerjoin(Category, col(Category.id) == col(Product.category_id))
         .join(stock, true())
     )
 
 
-def to_read(product: Product, category_name: str | None, category_path: str | None,
-            on_hand: int, reserved: int) -> ProductRead:
+def to_read(
+    product: Product, category_name: str | None, category_path: str | None, on_hand: int, reserved: int
+) -> ProductRead:
     assert product.id is not None
-    category = (CategoryRef(id=product.category_id, name=category_name or "", path=category_path or "")
-                if product.category_id is not None else None)
-    return ProductRead(
-        id=product.id, sku=product.sku, name=product.name, description=product.description, brand=product.brand,
-        category=category, status=ProductStatus(product.status), price=float(product.price),
-        currency=product.currency.strip(), attributes=product.attributes, images=product.images,
-        stock=StockSummary(on_hand=int(on_hand), reserved=int(reserved), available=int(on_hand) - int(reserved),
-                           in_stock=int(on_hand) - int(reserved) > 0),
-        completeness=product.completeness, missing_fields=list(product.missing_fields),
-        created_at=product.created_at, updated_at=product.updated_at, version=product.version,
+    category = (
+        CategoryRef(id=product.category_id, name=category_name or "", path=category_path or "")
+        if product.category_id is not None
+        else None
     )
+    return ProductRead(
+        id=product.id,
+        sku=product.sku,
+        name=product.name,
+        description=product.description,
+        brand=product.brand,
+        category=category,
+        status=ProductStatus(product.status),
+        price=float(product.price),
+        currency=product.currency.strip(),
+        attributes=product.attributes,
+        images=product.images,
+        stock=StockSummary(
+            on_hand=int(on_hand),
+            reserved=int(reserved),
+            available=int(on_hand) - int(reserved),
+            in_stock=int(on_hand) - int(reserved) > 0,
+        ),
+        completeness=product.completeness,
+        missing_fields=list(product.missing_fields),
+        created_at=product.created_at,
+        updated_at=product.updated_at,
+        version=product.version,
+    )
+
 
 def product_not_found(product_id: int) -> NotFound:
     return NotFound(f"Product {product_id} does not exist.", {"product_id": product_id}, code="PRODUCT_NOT_FOUND")
 
+
 async def get_product(session: AsyncSession, product_id: int) -> ProductRead:
-    row = (await session.execute(_read_query().where(Product.id == product_id))).first()
+    row = (await session.execute(_read_query().where(col(Product.id) == product_id))).first()
     if row is None:
         raise product_not_found(product_id)
     return to_read(*row)
+
 
 async def get_product_by_sku(session: AsyncSession, sku: str) -> ProductRead:
     row = (await session.execute(_read_query().where(func.lower(Product.sku) == sku.lower()))).first()
     if row is None:
         raise NotFound(f"No product has SKU {sku!r}.", {"sku": sku}, code="PRODUCT_NOT_FOUND")
     return to_read(*row)
+
 
 class ProductFilters(msgspec.Struct):
     status: ProductStatus | None = None
@@ -73,8 +110,10 @@ class ProductFilters(msgspec.Struct):
     sku: str | None = None
     updated_since: datetime | None = None
 
-async def list_products(session: AsyncSession, filters: ProductFilters, skip: int, limit: int
-                        ) -> tuple[list[ProductRead], int]:
+
+async def list_products(
+    session: AsyncSession, filters: ProductFilters, skip: int, limit: int
+) -> tuple[list[ProductRead], int]:
     conditions: list[Any] = []
     if filters.status is not None:
         conditions.append(Product.status == filters.status.value)
@@ -86,20 +125,26 @@ async def list_products(session: AsyncSession, filters: ProductFilters, skip: in
         conditions.append(Product.updated_at >= filters.updated_since)
     if filters.category_id is not None:
         path = await _category_path(session, filters.category_id)
-        subtree = select(Category.id).where(or_(Category.path == path,  # type: ignore[call-overload]
-                                                Category.path.like(path + "/%")))  # type: ignore[attr-defined]
-        conditions.append(Product.category_id.in_(subtree))  # type: ignore[union-attr]
+        subtree = select(col(Category.id)).where(or_(col(Category.path) == path, col(Category.path).like(path + "/%")))
+        conditions.append(col(Product.category_id).in_(subtree))
     total = (await session.execute(select(func.count()).select_from(Product).where(*conditions))).scalar_one()
-    query = _read_query().where(*conditions).order_by(Product.id).offset(skip).limit(limit)
+    query = _read_query().where(*conditions).order_by(col(Product.id)).offset(skip).limit(limit)
     rows = (await session.execute(query)).all()
     return [to_read(*row) for row in rows], int(total)
 
+
 async def _category_path(session: AsyncSession, category_id: int) -> str:
-    path = (await session.execute(select(Category.path).where(Category.id == category_id))).scalar_one_or_none()
+    path = (
+        await session.execute(select(col(Category.path)).where(col(Category.id) == category_id))
+    ).scalar_one_or_none()
     if path is None:
-        raise InvalidInput("The category does not exist.", {"fields": {"category_id": f"no category {category_id}"}},
-                           code="CATEGORY_NOT_FOUND")
+        raise InvalidInput(
+            "The category does not exist.",
+            {"fields": {"category_id": f"no category {category_id}"}},
+            code="CATEGORY_NOT_FOUND",
+        )
     return str(path)
+
 
 def _check_price(price: Decimal) -> None:
     if not price.is_finite() or price < 0 or price > MAX_PRICE:
@@ -107,21 +152,36 @@ def _check_price(price: Decimal) -> None:
     if price.as_tuple().exponent < -2:  # type: ignore[operator]
         raise InvalidInput("Price has more than 2 decimal places.", {"fields": {"price": "at most 2 decimals"}})
 
+
 async def validate_attributes(session: AsyncSession, category_id: int | None, attributes: dict[str, Any]) -> None:
     """Check attribute values against the definitions of the category and its ancestors."""
     if category_id is None or not attributes:
         return
     path = await _category_path(session, category_id)
     ancestors = ["/".join(path.split("/")[: i + 1]) for i in range(path.count("/") + 1)]
-    definitions = (await session.execute(
-        select(CategoryAttribute).join(Category, Category.id == CategoryAttribute.category_id)  # type: ignore[arg-type]
-        .where(Category.path.in_(ancestors))  # type: ignore[attr-defined]
-    )).scalars().all()
-    problems = {f"attributes.{d.name}": problem for d in definitions
-                if d.name in attributes and (problem := _attribute_problem(d, attributes[d.name]))}
+    definitions = (
+        (
+            await session.execute(
+                select(CategoryAttribute)
+                .join(Category, Category.id == CategoryAttribute.category_id)  # type: ignore[arg-type]
+                .where(Category.path.in_(ancestors))  # type: ignore[attr-defined]
+            )
+        )
+        .scalars()
+        .all()
+    )
+    problems = {
+        f"attributes.{d.name}": problem
+        for d in definitions
+        if d.name in attributes and (problem := _attribute_problem(d, attributes[d.name]))
+    }
     if problems:
-        raise InvalidInput("Some attributes do not match their category's definitions.", {"fields": problems},
-                           code="INVALID_ATTRIBUTES")
+        raise InvalidInput(
+            "Some attributes do not match their category's definitions.",
+            {"fields": problems},
+            code="INVALID_ATTRIBUTES",
+        )
+
 
 def _attribute_problem(definition: CategoryAttribute, value: Any) -> str | None:
     expected = {"string": (str,), "number": (int, float), "boolean": (bool,), "list": (list,)}[definition.type]
@@ -137,9 +197,11 @@ def _attribute_problem(definition: CategoryAttribute, value: Any) -> str | None:
             return f"not allowed: {bad}; allowed values: {allowed}"
     return None
 
+
 async def _check_category(session: AsyncSession, category_id: int | None) -> None:
     if category_id is not None:
         await _category_path(session, category_id)
+
 
 async def apply_quality(session: AsyncSession, products: Sequence[Product]) -> None:
     """Store each product's completeness and exact missing fields.
@@ -159,24 +221,35 @@ async def apply_quality(session: AsyncSession, products: Sequence[Product]) -> N
 
 async def latest_change(session: AsyncSession, product_id: int) -> int | None:
     """The outbox position of this transaction's last change to the product (for read-your-writes)."""
-    value = (await session.execute(
-        text("SELECT max(id) FROM outbox WHERE product_id = :id"), {"id": product_id})).scalar_one_or_none()
+    value = (
+        await session.execute(text("SELECT max(id) FROM outbox WHERE product_id = :id"), {"id": product_id})
+    ).scalar_one_or_none()
     return int(value) if value is not None else None
+
 
 def _sku_conflict(exc: IntegrityError, sku: str) -> Exception:
     if "products_sku_lower_key" in str(exc.orig):
-        return Conflict(f"SKU {sku!r} is already used by another product.", {"fields": {"sku": sku}},
-                        code="SKU_ALREADY_EXISTS")
+        return Conflict(
+            f"SKU {sku!r} is already used by another product.", {"fields": {"sku": sku}}, code="SKU_ALREADY_EXISTS"
+        )
     return InvalidInput("The product violates a catalog constraint.", {"constraint": str(exc.orig).splitlines()[0]})
+
 
 async def create_product(session: AsyncSession, data: ProductCreate, default_currency: str) -> Product:
     _check_price(data.price)
     await _check_category(session, data.category_id)
     await validate_attributes(session, data.category_id, data.attributes)
     product = Product(
-        sku=data.sku, name=data.name, price=data.price, currency=data.currency or default_currency,
-        description=data.description, brand=data.brand, category_id=data.category_id, status=data.status.value,
-        attributes=data.attributes, images=data.images,
+        sku=data.sku,
+        name=data.name,
+        price=data.price,
+        currency=data.currency or default_currency,
+        description=data.description,
+        brand=data.brand,
+        category_id=data.category_id,
+        status=data.status.value,
+        attributes=data.attributes,
+        images=data.images,
     )
     await apply_quality(session, [product])
     try:
@@ -197,12 +270,17 @@ def parse_if_match(header: str | None) -> int | None:
     try:
         return int(value)
     except ValueError:
-        raise InvalidInput("If-Match must be an ETag returned by this API, e.g. \"3\".",
-                           {"fields": {"If-Match": header}}, code="INVALID_IF_MATCH") from None
+        raise InvalidInput(
+            'If-Match must be an ETag returned by this API, e.g. "3".',
+            {"fields": {"If-Match": header}},
+            code="INVALID_IF_MATCH",
+        ) from None
+
 
 async def lock_product(session: AsyncSession, product_id: int, expected_version: int | None) -> Product:
-    product = (await session.execute(
-        select(Product).where(Product.id == product_id).with_for_update())).scalar_one_or_none()
+    product = (
+        await session.execute(select(Product).where(col(Product.id) == product_id).with_for_update())
+    ).scalar_one_or_none()
     if product is None:
         raise product_not_found(product_id)
     if expected_version is not None and product.version != expected_version:
@@ -213,15 +291,22 @@ async def lock_product(session: AsyncSession, product_id: int, expected_version:
         )
     return product
 
-def changes_of(update: ProductUpdate) -> dict[str, Any]:
-    return {name: getattr(update, name) for name in EDITABLE_FIELDS
-            if getattr(update, name, msgspec.UNSET) is not msgspec.UNSET}
 
-async def update_product(session: AsyncSession, product_id: int, update: ProductUpdate,
-                         expected_version: int | None) -> Product:
+def changes_of(update: ProductUpdate) -> dict[str, Any]:
+    return {
+        name: getattr(update, name)
+        for name in EDITABLE_FIELDS
+        if getattr(update, name, msgspec.UNSET) is not msgspec.UNSET
+    }
+
+
+async def update_product(
+    session: AsyncSession, product_id: int, update: ProductUpdate, expected_version: int | None
+) -> Product:
     product = await lock_product(session, product_id, expected_version)
     await apply_changes(session, product, changes_of(update))
     return product
+
 
 async def apply_changes(session: AsyncSession, product: Product, changes: dict[str, Any]) -> bool:
     """Validate and write `changes`; returns whether anything actually changed."""
@@ -259,6 +344,7 @@ async def delete_product(session: AsyncSession, product_id: int, expected_versio
     product = await lock_product(session, product_id, expected_version)
     await session.delete(product)
     await session.flush()
+
 
 def version_etag(version: int) -> str:
     return f'"{version}"'

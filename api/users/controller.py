@@ -35,27 +35,41 @@ class UserController(Controller):
             return service.to_read(await service.create_user(session, data))
 
     @get("/", summary="List users (admin)", guards=[requires(ADMINS)], responses=error_responses(401, 403))
-    async def list_users(self, sessions: async_sessionmaker[AsyncSession],
-                         skip: Annotated[int, Parameter(ge=0)] = 0,
-                         limit: Annotated[int, Parameter(ge=1, le=1000)] = 100) -> list[UserRead]:
+    async def list_users(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        skip: Annotated[int, Parameter(ge=0)] = 0,
+        limit: Annotated[int, Parameter(ge=1, le=1000)] = 100,
+    ) -> list[UserRead]:
         async with sessions() as session:
             return [service.to_read(u) for u in await service.list_users(session, skip, limit)]
 
-    @get("/{user_id:uuid}", summary="Read a user (self or admin)", guards=[authenticated],
-         responses=error_responses(401, 403, 404))
-    async def get_user(self, user_id: uuid.UUID, sessions: async_sessionmaker[AsyncSession],
-                       principal: Principal) -> UserRead:
+    @get(
+        "/{user_id:uuid}",
+        summary="Read a user (self or admin)",
+        guards=[authenticated],
+        responses=error_responses(401, 403, 404),
+    )
+    async def get_user(
+        self, user_id: uuid.UUID, sessions: async_sessionmaker[AsyncSession], principal: Principal
+    ) -> UserRead:
         _ensure_self_or_admin(principal, user_id)
         async with sessions() as session:
             return service.to_read(await service.get_user(session, user_id))
 
-    @patch("/{user_id:uuid}", summary="Update a user (self or admin; roles and status: admin only)",
-           guards=[authenticated], responses=error_responses(400, 401, 403, 404, 409))
-    async def update_user(self, user_id: uuid.UUID, data: UserUpdate, sessions: async_sessionmaker[AsyncSession],
-                          principal: Principal) -> UserRead:
+    @patch(
+        "/{user_id:uuid}",
+        summary="Update a user (self or admin; roles and status: admin only)",
+        guards=[authenticated],
+        responses=error_responses(400, 401, 403, 404, 409),
+    )
+    async def update_user(
+        self, user_id: uuid.UUID, data: UserUpdate, sessions: async_sessionmaker[AsyncSession], principal: Principal
+    ) -> UserRead:
         _ensure_self_or_admin(principal, user_id)
         if not principal.is_admin and (data.roles is not UNSET or data.status is not UNSET):
-            raise Forbidden("Only an admin can change roles or status.",
-                            {"fields": {"roles": "admin only", "status": "admin only"}})
+            raise Forbidden(
+                "Only an admin can change roles or status.", {"fields": {"roles": "admin only", "status": "admin only"}}
+            )
         async with transaction(sessions, principal.user_id) as session:
             return service.to_read(await service.update_user(session, user_id, data))
