@@ -345,3 +345,35 @@ async def test_bulk_accepts_ndjson(client: Client, auth_headers: Headers, unique
 async def test_bulk_rejects_a_non_array_body(client: Client, auth_headers: Headers) -> None:
     response = await client.post("/products/bulk", json={"sku": "x"}, headers=auth_headers("merchandiser"))
     assert_error(response, 400, "VALIDATION_ERROR")
+
+
+async def test_bulk_scores_like_single_writes_and_checks_attribute_definitions(
+    client: Client, auth_headers: Headers, unique: str, engine: Engine
+) -> None:
+    with engine.begin() as conn:
+        category_id = conn.execute(
+            text("INSERT INTO categories (slug, name, path) VALUES (:s, 'Bulk TVs', :s) RETURNING id"),
+            {"s": f"bulk-tv-{unique}"},
+        ).scalar_one()
+        conn.execute(
+            text(
+                "INSERT INTO category_attributes (category_id, name, type, allowed_values, required) "
+                "VALUES (:c, 'resolution', 'string', '[\"4K\", \"8K\"]', true)"
+            ),
+            {"c": category_id},
+        )
+    good = product_payload(sku=f"BQ-{unique}-1", category_id=category_id, attributes={"resolution": "4K"})
+    incomplete = product_payload(sku=f"BQ-{unique}-2", category_id=category_id, attributes={})
+    bad = product_payload(sku=f"BQ-{unique}-3", category_id=category_id, attributes={"resolution": "720p"})
+    response = await client.post("/products/bulk", json=[good, incomplete, bad], headers=auth_headers("admin"))
+    items = response.json()["items"]
+    assert [i["status"] for i in items] == ["created", "created", "error"]
+    assert items[2]["error"]["code"] == "INVALID_ATTRIBUTES"
+    assert "attributes.resolution" in items[2]["error"]["details"]["fields"]
+    single = await client.post("/products", json={**incomplete, "sku": f"BQ-{unique}-4"}, headers=auth_headers("admin"))
+    bulk_incomplete = (await client.get(f"/products/{items[1]['id']}", headers=auth_headers("admin"))).json()
+    bulk_good = (await client.get(f"/products/{items[0]['id']}", headers=auth_headers("admin"))).json()
+    assert bulk_good["missing_fields"] == []
+    assert bulk_good["completeness"] == 100
+    assert bulk_incomplete["missing_fields"] == single.json()["missing_fields"] == ["attributes.resolution"]
+    assert bulk_incomplete["completeness"] == single.json()["completeness"] < 100

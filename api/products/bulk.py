@@ -12,19 +12,19 @@ from dataclasses import dataclass
 from typing import Any
 
 import msgspec
-from sqlalchemy import func, select, text
+from sqlalchemy import bindparam, func, insert, select, text, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlmodel import col
 
 from api.errors import CatalogError, InvalidInput
-from api.products import service
+from api.products import service, validation
 from api.products.schemas import BulkItem, BulkItemResult, BulkResult, BulkSummary, ProductCreate
-from db.models import Product
+from db import quality
+from db.models import Product, ProductStatus
 from db.session import transaction
 
 MAX_ITEMS = 10_000
-CHUNK = 500
+CHUNK = 1000
 
 
 @dataclass
@@ -129,37 +129,122 @@ def _error_result(parsed: ParsedItem, exc: Exception) -> BulkItemResult:
 
 
 async def _write_chunk(session: AsyncSession, chunk: list[ParsedItem], currency: str) -> list[BulkItemResult]:
-    skus = [p.item.sku.lower() for p in chunk if p.item]
-    rows = (
-        (
-            await session.execute(
-                select(Product).where(func.lower(Product.sku).in_(skus)).order_by(col(Product.id)).with_for_update()
-            )
-        )
-        .scalars()
-        .all()
-    )
-    by_sku = {p.sku.lower(): p for p in rows}
+    """The chunk in a few set-based statements; item by item only if the database refuses the batch."""
     try:
         async with session.begin_nested():
-            return [await _write_one(session, p, by_sku.get(p.item.sku.lower()), currency) for p in chunk if p.item]
-    except (CatalogError, DBAPIError, msgspec.ValidationError):
-        pass  # one item spoiled the chunk: redo it item by item so only that one is rejected
+            return await _write_chunk_batched(session, chunk, currency)
+    except DBAPIError:
+        pass  # e.g. a SKU inserted concurrently: redo the chunk item by item so only that item is rejected
     session.expunge_all()
-    results = []
+    return [await _write_item_alone(session, parsed, currency) for parsed in chunk]
+
+
+async def _write_item_alone(session: AsyncSession, parsed: ParsedItem, currency: str) -> BulkItemResult:
+    assert parsed.item is not None
+    try:
+        async with session.begin_nested():
+            query = select(Product).where(func.lower(Product.sku) == parsed.item.sku.lower()).with_for_update()
+            existing = (await session.execute(query)).scalar_one_or_none()
+            return await _write_one(session, parsed, existing, currency)
+    except (CatalogError, DBAPIError, msgspec.ValidationError) as exc:
+        return _error_result(parsed, exc)
+
+
+PRODUCTS = Product.__table__  # type: ignore[attr-defined]
+
+
+async def _write_chunk_batched(session: AsyncSession, chunk: list[ParsedItem], currency: str) -> list[BulkItemResult]:
+    ref = await validation.reference(session)
+    skus = [p.item.sku.lower() for p in chunk if p.item]
+    locked = (
+        await session.execute(
+            select(PRODUCTS).where(func.lower(PRODUCTS.c.sku).in_(skus)).order_by(PRODUCTS.c.id).with_for_update()
+        )
+    ).mappings()
+    current_by_sku = {row["sku"].lower(): dict(row) for row in locked}
+    results: list[BulkItemResult] = []
+    inserts: list[tuple[ParsedItem, dict[str, Any]]] = []
+    updates: list[tuple[ParsedItem, dict[str, Any]]] = []
     for parsed in chunk:
         assert parsed.item is not None
+        current = current_by_sku.get(parsed.item.sku.lower())
         try:
-            async with session.begin_nested():
-                existing = (
-                    await session.execute(
-                        select(Product).where(func.lower(Product.sku) == parsed.item.sku.lower()).with_for_update()
-                    )
-                ).scalar_one_or_none()
-                results.append(await _write_one(session, parsed, existing, currency))
-        except (CatalogError, DBAPIError, msgspec.ValidationError) as exc:
+            row = _planned_row(ref, parsed.item, current, currency)
+        except (CatalogError, msgspec.ValidationError) as exc:
             results.append(_error_result(parsed, exc))
+            continue
+        if row is None:
+            assert current is not None
+            results.append(BulkItemResult(parsed.index, "unchanged", current["sku"], current["id"], current["version"]))
+        elif current is None:
+            inserts.append((parsed, row))
+        else:
+            updates.append((parsed, {"_id": current["id"], **row}))
+    results += await _insert_rows(session, inserts)
+    results += await _update_rows(session, updates)
     return results
+
+
+def _planned_row(
+    ref: validation.Reference, item: BulkItem, current: dict[str, Any] | None, currency: str
+) -> dict[str, Any] | None:
+    """The full row to write for this item, validated and scored; None when nothing would change."""
+    changes = service.changes_of(item)
+    if "status" in changes:
+        changes["status"] = ProductStatus(changes["status"]).value
+    before: dict[str, Any]
+    if current is None:
+        missing = [name for name in ("name", "price") if name not in changes]
+        if missing:
+            raise InvalidInput("A new SKU needs name and price.", {"fields": {m: "required" for m in missing}})
+        before = {
+            "description": "",
+            "brand": None,
+            "category_id": None,
+            "status": ProductStatus.DRAFT.value,
+            "currency": currency,
+            "attributes": {},
+            "images": [],
+        }
+    else:
+        before = {name: current[name] for name in service.EDITABLE_FIELDS}
+        before["currency"] = str(current["currency"]).strip()
+    after = {**before, **changes}
+    if current is not None and after == before:
+        return None
+    validation.check_changes(ref, changes if current else after, after["category_id"], after["attributes"])
+    scored = quality.evaluate(after, ref.rules)
+    return {**after, "completeness": scored.completeness, "missing_fields": scored.missing_fields}
+
+
+async def _insert_rows(session: AsyncSession, planned: list[tuple[ParsedItem, dict[str, Any]]]) -> list[BulkItemResult]:
+    if not planned:
+        return []
+    statement = insert(PRODUCTS).returning(
+        PRODUCTS.c.id, PRODUCTS.c.sku, PRODUCTS.c.version, sort_by_parameter_order=True
+    )
+    rows = (await session.execute(statement, [row for _, row in planned])).all()
+    return [
+        BulkItemResult(parsed.index, "created", row.sku, row.id, row.version)
+        for (parsed, _), row in zip(planned, rows, strict=True)
+    ]
+
+
+async def _update_rows(session: AsyncSession, planned: list[tuple[ParsedItem, dict[str, Any]]]) -> list[BulkItemResult]:
+    if not planned:
+        return []
+    columns: dict[str, Any] = {
+        name: bindparam(name) for name in (*service.EDITABLE_FIELDS, "completeness", "missing_fields")
+    }
+    statement = update(PRODUCTS).where(PRODUCTS.c.id == bindparam("_id")).values(columns)
+    await session.execute(statement, [row for _, row in planned])
+    ids = [row["_id"] for _, row in planned]
+    versions: dict[int, int] = dict(
+        (await session.execute(select(PRODUCTS.c.id, PRODUCTS.c.version).where(PRODUCTS.c.id.in_(ids)))).tuples().all()
+    )
+    return [
+        BulkItemResult(parsed.index, "updated", row["sku"], row["_id"], versions[row["_id"]]) for parsed, row in planned
+    ]
 
 
 async def upsert(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 import msgspec
@@ -14,10 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from api.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
+from api.products import validation
 from api.products.schemas import CategoryRef, ProductCreate, ProductRead, ProductUpdate, StockSummary
-from api.schemas import MAX_PRICE
 from db import quality
-from db.models import Category, CategoryAttribute, Inventory, Product, ProductStatus
+from db.models import Category, Inventory, Product, ProductStatus
 
 EDITABLE_FIELDS = (
     "sku",
@@ -146,71 +145,9 @@ async def _category_path(session: AsyncSession, category_id: int) -> str:
     return str(path)
 
 
-def _check_price(price: Decimal) -> None:
-    if not price.is_finite() or price < 0 or price > MAX_PRICE:
-        raise InvalidInput("Price must be between 0 and 9999999999.99.", {"fields": {"price": str(price)}})
-    if price.as_tuple().exponent < -2:  # type: ignore[operator]
-        raise InvalidInput("Price has more than 2 decimal places.", {"fields": {"price": "at most 2 decimals"}})
-
-
-async def validate_attributes(session: AsyncSession, category_id: int | None, attributes: dict[str, Any]) -> None:
-    """Check attribute values against the definitions of the category and its ancestors."""
-    if category_id is None or not attributes:
-        return
-    path = await _category_path(session, category_id)
-    ancestors = ["/".join(path.split("/")[: i + 1]) for i in range(path.count("/") + 1)]
-    definitions = (
-        (
-            await session.execute(
-                select(CategoryAttribute)
-                .join(Category, Category.id == CategoryAttribute.category_id)  # type: ignore[arg-type]
-                .where(Category.path.in_(ancestors))  # type: ignore[attr-defined]
-            )
-        )
-        .scalars()
-        .all()
-    )
-    problems = {
-        f"attributes.{d.name}": problem
-        for d in definitions
-        if d.name in attributes and (problem := _attribute_problem(d, attributes[d.name]))
-    }
-    if problems:
-        raise InvalidInput(
-            "Some attributes do not match their category's definitions.",
-            {"fields": problems},
-            code="INVALID_ATTRIBUTES",
-        )
-
-
-def _attribute_problem(definition: CategoryAttribute, value: Any) -> str | None:
-    expected = {"string": (str,), "number": (int, float), "boolean": (bool,), "list": (list,)}[definition.type]
-    if isinstance(value, bool) and definition.type == "number":
-        return "expected a number"
-    if not isinstance(value, expected):
-        return f"expected a {definition.type}"
-    allowed = definition.allowed_values
-    if allowed:
-        values = value if isinstance(value, list) else [value]
-        bad = [v for v in values if v not in allowed]
-        if bad:
-            return f"not allowed: {bad}; allowed values: {allowed}"
-    return None
-
-
-async def _check_category(session: AsyncSession, category_id: int | None) -> None:
-    if category_id is not None:
-        await _category_path(session, category_id)
-
-
 async def apply_quality(session: AsyncSession, products: Sequence[Product]) -> None:
-    """Store each product's completeness and exact missing fields.
-
-    The rules are small and loaded once per transaction (a bulk import scores thousands of products).
-    """
-    rules = session.info.get("quality_rules")
-    if rules is None:
-        rules = session.info["quality_rules"] = await session.run_sync(quality.load_rules)
+    """Store each product's completeness and exact missing fields."""
+    rules = (await validation.reference(session)).rules
     for product in products:
         result = quality.evaluate(product, rules)
         if product.completeness != result.completeness:
@@ -236,9 +173,10 @@ def _sku_conflict(exc: IntegrityError, sku: str) -> Exception:
 
 
 async def create_product(session: AsyncSession, data: ProductCreate, default_currency: str) -> Product:
-    _check_price(data.price)
-    await _check_category(session, data.category_id)
-    await validate_attributes(session, data.category_id, data.attributes)
+    ref = await validation.reference(session)
+    validation.check_price(data.price)
+    ref.check_category(data.category_id)
+    ref.check_attributes(data.category_id, data.attributes)
     product = Product(
         sku=data.sku,
         name=data.name,
@@ -310,15 +248,14 @@ async def update_product(
 
 async def apply_changes(session: AsyncSession, product: Product, changes: dict[str, Any]) -> bool:
     """Validate and write `changes`; returns whether anything actually changed."""
-    if "price" in changes:
-        _check_price(changes["price"])
     if "status" in changes:
         changes["status"] = ProductStatus(changes["status"]).value
-    category_id = changes.get("category_id", product.category_id)
-    if "category_id" in changes:
-        await _check_category(session, category_id)
-    if "attributes" in changes or "category_id" in changes:
-        await validate_attributes(session, category_id, changes.get("attributes", product.attributes))
+    validation.check_changes(
+        await validation.reference(session),
+        changes,
+        changes.get("category_id", product.category_id),
+        changes.get("attributes", product.attributes),
+    )
     different = {name: value for name, value in changes.items() if _stored(product, name) != value}
     if not different:
         return False
