@@ -391,15 +391,16 @@ class ScaleResult:
     notes: dict[str, str] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
     minutes: float = 0.0
+    commit: str = ""  # at the start of the scale: the API and indexer processes load the working tree then
 
 
 def run_scale(args: argparse.Namespace, scale: str, sampler: MemorySampler) -> ScaleResult:
-    from bench import search
+    from bench import bulk_import, search
 
     started = time.monotonic()
     products = parse_scale(scale)
     selected = [s for s in SCENARIOS if not args.only or s.name in args.only]
-    result = ScaleResult(scale, products)
+    result = ScaleResult(scale, products, commit=git_commit())
     ctx = Context(args, scale, products, settings=use_scale(scale), notes=result.notes)
     sampler.scale, sampler.scenario = scale, "setup"
     say(f"scale {scale}: seeding {products:,} products into {ctx.settings.postgres_db}")
@@ -412,9 +413,11 @@ def run_scale(args: argparse.Namespace, scale: str, sampler: MemorySampler) -> S
         for i, scenario in enumerate(selected):
             sampler.scenario = scenario.name
             if scenario.name in NEEDS_API and api is None:
-                port = search.BENCH_PORT + 1
+                port = bulk_import.free_port()  # a fixed port may be someone else's server on a shared machine
                 say(f"  starting the API on 127.0.0.1:{port}")
                 api = search.start_api(port, Path(f"/tmp/bench-run-all-api-{port}.log"))
+                if api.poll() is not None:
+                    raise RuntimeError(f"the API exited at start; see /tmp/bench-run-all-api-{port}.log")
                 ctx.api_url = f"http://127.0.0.1:{port}"
             say(f"scale {scale}: {scenario.name}")
             try:
@@ -553,6 +556,8 @@ def write_report(path: Path, args: argparse.Namespace, results: list[ScaleResult
         f"- Date: {context['date']} (total {context['minutes']} min)",
         f"- Command: `{context['command']}`",
         f"- Commit: {context['commit']}",
+        *([f"- **The code changed during the run** (at the end: {context['commit_end']}): compare scales with care"]
+          if context["commit_end"] != context["commit"] else []),
         f"- Machine: {context['machine']}; load average {context['load_start']} at start, "
         f"{context['load_end']} at the end (a shared machine: compare ratios, measured side by side)",
         f"- Engines: {context['engines']}",
@@ -566,7 +571,7 @@ def write_report(path: Path, args: argparse.Namespace, results: list[ScaleResult
     for result in results:
         lines += [f"## {result.scale}: {result.products:,} products", "",
                   f"Seeded by `db/seed.py` (COPY) into a scratch database in {result.seed_seconds:.1f} s; "
-                  f"this scale took {result.minutes:.1f} min.", ""]
+                  f"this scale took {result.minutes:.1f} min; code at its start: {result.commit}.", ""]
         for scenario in SCENARIOS:
             if scenario.name in result.errors:
                 lines += [f"### {scenario.title}", "", f"**Failed:** `{result.errors[scenario.name]}`", ""]
@@ -626,8 +631,8 @@ def main(argv: list[str] | None = None) -> None:
             results.append(run_scale(args, scale, sampler))
     finally:
         sampler.stopped.set()
-    context |= {"minutes": f"{(time.monotonic() - START) / 60:.1f}", "engines": engines(get_settings()),
-                "load_end": " ".join(Path("/proc/loadavg").read_text().split()[:3])}
+    context |= {"commit_end": git_commit(), "minutes": f"{(time.monotonic() - START) / 60:.1f}",
+                "engines": engines(get_settings()), "load_end": " ".join(Path("/proc/loadavg").read_text().split()[:3])}
     write_report(args.output, args, results, sampler, context)
     if args.json:
         args.json.write_text(json.dumps([r.__dict__ for r in results], indent=2, default=str))
