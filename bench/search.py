@@ -2,8 +2,10 @@
 
 A mixed query set (text, typos, category browsing, brand/attribute/price filters, sorts, page 2) is built from
 the catalog's own brands, categories, attributes and name words. Passes: raw OpenSearch, API uncached
-(`Cache-Control: no-cache`, honoured by the API) and API cached (after one warming pass). Clients run in this
-process (asyncio + httpx); the API runs in its own uvicorn process, started here unless `--api-url` is given.
+(`Cache-Control: no-cache`, honoured by the API) and API cached (after one warming pass), interleaved in
+`--rounds` rounds (raw, uncached, cached, raw, ...) so a change in the machine's load hits all three alike.
+Clients run in this process (asyncio + httpx); the API runs in its own uvicorn process, started here unless
+`--api-url` is given.
 
 Usage:
   .venv/bin/python -m bench.search --prepare 10000     # scratch database + alias, seeded and indexed
@@ -207,8 +209,16 @@ async def run_pass(name: str, send: Callable[[int], Awaitable[bool]], requests: 
     return result
 
 
+def merge(into: PassResult, part: PassResult) -> None:
+    into.latencies += part.latencies
+    into.errors += part.errors
+    into.seconds += part.seconds
+
+
 async def run_all(args: argparse.Namespace, api_url: str, os_url: str, alias: str,
                   queries: list[Params], bodies: list[bytes]) -> list[PassResult]:
+    """Raw, uncached and cached passes, interleaved in `args.rounds` rounds so that all three see the same
+    machine load (this machine is shared); each pass's figures pool its rounds."""
     limits = httpx.Limits(max_connections=args.concurrency, max_keepalive_connections=args.concurrency)
     async with httpx.AsyncClient(limits=limits, timeout=30) as http:
         from api.search.query import SEARCH_FILTER_PATH
@@ -233,10 +243,14 @@ async def run_all(args: argparse.Namespace, api_url: str, os_url: str, alias: st
         bound = {"concurrency": args.concurrency, "max_seconds": args.max_seconds}
         await run_pass("warm-up", raw, min(200, args.requests), **bound)
         await run_pass("warm-up", uncached, min(200, args.requests), **bound)
-        results = [await run_pass("OpenSearch direct", raw, args.requests, **bound),
-                   await run_pass("API uncached", uncached, args.requests, **bound)]
         await run_pass("fill cache", cached, len(queries), **bound)
-        results.append(await run_pass("API cached", cached, args.requests, **bound))
+        passes = [("OpenSearch direct", raw), ("API uncached", uncached), ("API cached", cached)]
+        results = [PassResult(name) for name, _ in passes]
+        rounds = max(1, args.rounds)
+        for n in range(rounds):
+            share = args.requests // rounds + (n < args.requests % rounds)
+            for result, (name, send) in zip(results, passes, strict=True):
+                merge(result, await run_pass(name, send, share, **bound))
         return results
 
 
@@ -303,7 +317,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--requests", type=int, default=2000, help="requests per measured pass")
     parser.add_argument("--distinct", type=int, default=400, help="distinct queries in the mix")
     parser.add_argument("--seed", type=int, default=7, help="random seed of the query mix")
-    parser.add_argument("--max-seconds", type=float, default=120, help="time bound of each pass")
+    parser.add_argument("--max-seconds", type=float, default=120, help="time bound of each pass per round")
+    parser.add_argument("--rounds", type=int, default=4,
+                        help="interleave raw, uncached and cached in this many rounds (same machine load)")
     return parser.parse_args(argv)
 
 

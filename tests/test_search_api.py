@@ -333,11 +333,11 @@ async def test_synonym_management_needs_a_catalog_writer(shop: Client, auth_head
 
 async def test_redis_down_means_uncached_not_failed() -> None:
     cache = ResponseCache(Redis(port=1, socket_connect_timeout=0.2), "nowhere")
-    generations = await cache.generations()
-    assert generations == (None, None)
-    assert cache.key("q", "anything", generations) is None
-    assert await cache.get("catalog:search:x") is None
-    await cache.put("catalog:search:x", b"{}")
+    found = await cache.lookup("q", "anything")
+    assert (found.generations, found.payload, found.known) == ((None, None), None, False)
+    assert await cache.generations() == (None, None)
+    await cache.put(found, b"{}")
+    cache.put_later(found, b"{}")
     await cache.redis.aclose()
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from api.errors import InvalidInput
-from api.search import facets, query, service
+from api.search import cache, facets, query, service
 from api.search.schemas import SearchParams
 from api.search.synonyms import build_expansions
 
@@ -148,3 +148,13 @@ def test_equal_requests_share_a_cache_identity() -> None:
     b = params(q="red kettle", brand=["A", "B", "A"])
     assert service.cache_identity(a) == service.cache_identity(b)
     assert service.cache_identity(a) != service.cache_identity(params(q="red kettle", brand=["A"]))
+
+
+def test_a_cached_value_is_used_only_under_the_generations_it_was_computed_under() -> None:
+    stored = cache.stamp(("7", "2")) + b'{"total":1}'
+    assert cache.current_payload(stored, ("7", "2")) == b'{"total":1}'
+    assert cache.current_payload(stored, ("8", "2")) is None  # the index moved on
+    assert cache.current_payload(stored, ("7", "3")) is None  # a synonym changed
+    assert cache.current_payload(stored, ("77", "2")) is None
+    assert cache.current_payload(None, ("7", "2")) is None
+

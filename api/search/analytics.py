@@ -1,7 +1,8 @@
 """Search analytics: every search is recorded in `search_queries`, off the response path.
 
-Entries are buffered in-process and written in one multi-row INSERT shortly after, by a background task;
-a failure is logged and the entries dropped, never affecting a shopper's response.
+Entries are buffered in-process and written by a background task half a second after the first one, in one
+`INSERT ... SELECT FROM unnest(<one array per column>)` whatever their number; a failure is logged and the
+entries dropped, never affecting a shopper's response.
 """
 
 from __future__ import annotations
@@ -17,12 +18,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 log = logging.getLogger(__name__)
 
-FLUSH_DELAY_SECONDS: Final = 0.2
+FLUSH_DELAY_SECONDS: Final = 0.5
 MAX_BUFFER: Final = 5_000
 
+# One statement per flush whatever the number of entries (an executemany is one statement per row).
 _INSERT = text(
     "INSERT INTO search_queries (query, filters, sort, result_count, latency_ms, cached) "
-    "VALUES (:query, CAST(:filters AS jsonb), :sort, :result_count, :latency_ms, :cached)"
+    "SELECT * FROM unnest(CAST(:query AS text[]), CAST(:filters AS jsonb[]), CAST(:sort AS text[]), "
+    "CAST(:result_count AS integer[]), CAST(:latency_ms AS double precision[]), CAST(:cached AS boolean[]))"
 )
 
 
@@ -35,9 +38,17 @@ class SearchRecord:
     latency_ms: float
     cached: bool
 
-    def row(self) -> dict[str, Any]:
-        return {"query": self.query, "filters": json.dumps(self.filters), "sort": self.sort,
-                "result_count": self.result_count, "latency_ms": round(self.latency_ms, 2), "cached": self.cached}
+
+def columns(entries: list[SearchRecord]) -> dict[str, list[Any]]:
+    """The entries as one array per column: the parameters of `_INSERT`."""
+    return {
+        "query": [e.query for e in entries],
+        "filters": [json.dumps(e.filters) for e in entries],
+        "sort": [e.sort for e in entries],
+        "result_count": [e.result_count for e in entries],
+        "latency_ms": [round(e.latency_ms, 2) for e in entries],
+        "cached": [e.cached for e in entries],
+    }
 
 
 @dataclass
@@ -64,6 +75,6 @@ class AnalyticsRecorder:
             return
         try:
             async with self.sessions() as session, session.begin():
-                await session.execute(_INSERT, [e.row() for e in entries])
+                await session.execute(_INSERT, columns(entries))
         except Exception:  # analytics must never take search down; the cause is logged
             log.exception("could not record %d search analytics entries", len(entries))

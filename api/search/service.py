@@ -205,12 +205,22 @@ class SearchRuntime:
         return self.common_keys
 
 
+def quiet_client_log() -> None:
+    """opensearch-py logs every request at INFO: behind Litestar's queue-backed root handler that is one record
+    and one logging-thread wake-up per search. Its warnings (failed requests) still get through; a level set
+    explicitly on the `opensearch` logger is left alone."""
+    client_log = logging.getLogger("opensearch")
+    if client_log.level == logging.NOTSET:
+        client_log.setLevel(logging.WARNING)
+
+
 def runtime(state: State) -> SearchRuntime:
     """The process's SearchRuntime, created on first use (the app lifespan owns the clients it wraps)."""
     found = getattr(state, "search_runtime", None)
     if isinstance(found, SearchRuntime):
         return found
     settings: Settings = state.settings
+    quiet_client_log()
     created = SearchRuntime(ResponseCache(state.redis, settings.index_alias), AnalyticsRecorder(state.sessions))
     state.search_runtime = created
     return created
@@ -221,7 +231,8 @@ def runtime(state: State) -> SearchRuntime:
 async def _opensearch(client: AsyncOpenSearch, alias: str, body: dict[str, Any], filter_path: str,
                       params: SearchParams | None = None) -> dict[str, Any]:
     try:
-        result: dict[str, Any] = await client.search(index=alias, body=body, filter_path=filter_path)
+        # Pre-encoded with msgspec: opensearch-py passes bytes through instead of running json.dumps.
+        result: dict[str, Any] = await client.search(index=alias, body=_encoder.encode(body), filter_path=filter_path)
         return result
     except RequestError as exc:
         if params is not None and params.search_after is not None:
@@ -331,27 +342,25 @@ def _analytics_filters(params: SearchParams) -> dict[str, Any]:
 
 
 async def search(state: State, request: SearchRequest) -> SearchResponse:
-    """One storefront search: cached when possible, always one OpenSearch round trip otherwise."""
+    """One storefront search: one Redis round trip, then the cached answer or one OpenSearch round trip."""
     started = time.perf_counter()
     rt = runtime(state)
     params = request.params
     fresh = True
     if request.after_change is not None:
         fresh = await wait_until_searchable(state.sessions, request.after_change)
-    generations = await rt.cache.generations()
-    key = rt.cache.key("q", cache_identity(params), generations) if request.use_cache else None
-    cached = await rt.cache.get(key)
-    if cached is not None:
-        response = _search_decoder.decode(cached)
+    found = await rt.cache.lookup("q", cache_identity(params) if request.use_cache else None)
+    if found.payload is not None:
+        response = _search_decoder.decode(found.payload)
         response.fresh = fresh
     else:
-        expansions = await rt.synonyms.expansions(state.sessions, generations[1])
+        expansions = await rt.synonyms.expansions(state.sessions, found.generations[1])
         response = await _run(state, rt, params, expansions, fresh)
         if fresh:
-            await rt.cache.put(key, _encoder.encode(response))
+            rt.cache.put_later(found, _encoder.encode(response))
     response.took_ms = round((time.perf_counter() - started) * 1000, 2)
     rt.recorder.record(SearchRecord(params.q, _analytics_filters(params), params.sort, response.total,
-                                    response.took_ms, cached is not None))
+                                    response.took_ms, found.payload is not None))
     return response
 
 
@@ -384,14 +393,12 @@ async def suggest(state: State, q: str, use_cache: bool = True) -> SuggestRespon
     if not normalized:
         return SuggestResponse(query=q, products=[], brands=[], categories=[], took_ms=0.0)
     rt = runtime(state)
-    generations = await rt.cache.generations()
-    key = rt.cache.key("s", normalized, generations) if use_cache else None
-    cached = await rt.cache.get(key)
-    if cached is not None:
-        response = _suggest_decoder.decode(cached)
+    found = await rt.cache.lookup("s", normalized if use_cache else None)
+    if found.payload is not None:
+        response = _suggest_decoder.decode(found.payload)
         response.query = q
     else:
         response = await _suggest_uncached(state, rt, q)
-        await rt.cache.put(key, _encoder.encode(response))
+        rt.cache.put_later(found, _encoder.encode(response))
     response.took_ms = round((time.perf_counter() - started) * 1000, 2)
     return response
