@@ -94,6 +94,24 @@ async def test_exact_name_typo_and_sku_queries_rank_the_right_product_first(
                          "available", "image", "highlights", "score"}
 
 
+async def test_a_category_word_ranks_that_categorys_products_above_model_numbers_containing_it(
+        shop: Client, auth_headers: Headers, consumer: OutboxConsumer, catalog_rows: CatalogRows,
+        unique: str) -> None:
+    w = word(unique)
+    televisions = catalog_rows.category(f"{w}/tv-video/televisions")  # names: ..., "Tv Video", "Televisions"
+    tablets = catalog_rows.category(f"{w}/computers/tablets")
+    television = await create(shop, auth_headers, name='LG Vision WT21J65T 55" HD QLED TV', brand="LG",
+                              description="A bright panel.", category_id=televisions)
+    tablet = await create(shop, auth_headers, name='Microsoft Air TV-C4976 10.9" 64GB', brand="Microsoft",
+                          description="A light slate.", category_id=tablets)
+    consumer.drain()
+
+    result = await search(shop, q="tv", category=w)
+    assert ids(result) == [television["id"], tablet["id"]]
+    exact = await search(shop, q='Microsoft Air TV-C4976 10.9" 64GB', category=w)
+    assert ids(exact)[0] == tablet["id"]
+
+
 async def test_out_of_stock_ranks_after_in_stock_under_relevance(
         shop: Client, auth_headers: Headers, consumer: OutboxConsumer, catalog_rows: CatalogRows,
         unique: str) -> None:

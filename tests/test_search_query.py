@@ -158,3 +158,18 @@ def test_a_cached_value_is_used_only_under_the_generations_it_was_computed_under
     assert cache.current_payload(stored, ("77", "2")) is None
     assert cache.current_payload(None, ("7", "2")) is None
 
+
+def test_query_words_are_cut_like_the_index_cuts_them() -> None:
+    """A decimal or dotted word stays whole, as the standard tokenizer indexes it ("10" never matches "10.9")."""
+    assert query.tokenize('Air TV-C4976 10.9" 64GB, 1,5 L u.s.a. don\'t') == [
+        "air", "tv", "c4976", "10.9", "64gb", "1,5", "l", "u.s.a", "don't"]
+
+
+def test_category_words_multiply_the_score_but_never_filter() -> None:
+    body = query.text_query("samsung tv", {"tv": ("television",)})
+    (scored,) = leaves(body, "function_score")
+    assert scored["boost_mode"] == scored["score_mode"] == "multiply"
+    assert [fn["weight"] for fn in scored["functions"]] == [query.CATEGORY_WEIGHT] * 2  # one factor per word
+    tv = scored["functions"][1]["filter"]["bool"]["should"]
+    assert [m["match"]["category_names"]["query"] for m in tv] == ["tv", "television"]
+    assert "filter" not in scored["query"]["bool"]  # a factor on what matched anyway, never a condition

@@ -26,6 +26,11 @@ MAX_SYNONYM_WORDS: Final = 3
 FUZZINESS: Final = "AUTO"  # 0 edits up to 2 chars, 1 edit for 3-5, 2 edits from 6 characters
 PREFIX_LENGTH: Final = 1  # the first letter is trusted: a big saving in fuzzy term expansion
 SKU_BOOST: Final = 100.0
+# Each query word (or synonym phrase) naming the product's category at any level ("tv" for "TV & Video", "tablet"
+# for "Tablets") multiplies its score, so a category's own products outrank others that merely mention the word
+# (a tablet whose model number is "TV-C4976"). A factor, not an added score: it holds whatever the corpus makes
+# of the word's idf in names vs category names. It never filters: the words must still match on their own.
+CATEGORY_WEIGHT: Final = 1.5
 
 # Field boosts: name > brand > attributes > category names > description.
 EXACT_FIELDS: Final = (f"{f.NAME_EXACT}^8", f"{f.NAME}^6", f"{f.BRAND}^4", f"{f.CATEGORY_NAMES}^2",
@@ -50,7 +55,9 @@ SORTS: Final[dict[str, list[Any]]] = {
     "name": [{f.NAME_SORT: "asc"}, {f.ID: "asc"}],
 }
 
-_WORD = re.compile(r"\w+", re.UNICODE)
+# Words as OpenSearch's standard tokenizer cuts them: "10.9", "1,5", "u.s.a" and "don't" stay one word (a query
+# word that the index holds as part of a larger token would never match: "10" is not in "10.9").
+_WORD = re.compile(r"\w+(?:(?:[.'\u2019]|(?<=\d),(?=\d))\w+)*", re.UNICODE)
 _WILDCARD_SPECIAL = re.compile(r"([*?\\])")
 
 
@@ -111,8 +118,23 @@ def _group_clause(text: str, alternatives: Sequence[str], last: bool) -> Body:
     return options[0] if len(options) == 1 else {"bool": {"should": options, "minimum_should_match": 1}}
 
 
+def _category_match(text: str) -> Body:
+    return {"match": {f.CATEGORY_NAMES: {"query": text, "operator": "and"}}}
+
+
+def category_weights(groups: Sequence[tuple[str, Sequence[str]]]) -> list[Body]:
+    """function_score functions: one factor per word group found (itself or a synonym) in the category names."""
+    functions: list[Body] = []
+    for text, alternatives in groups:
+        options = [_category_match(t) for t in (text, *alternatives)]
+        matches = options[0] if len(options) == 1 else {"bool": {"should": options, "minimum_should_match": 1}}
+        functions.append({"filter": matches, "weight": CATEGORY_WEIGHT})
+    return functions
+
+
 def text_query(q: str, expansions: Expansions | None = None) -> Body:
-    """Every word must match somewhere (typo tolerant); exact phrase, exact words and prefixes score higher.
+    """Every word must match somewhere (typo tolerant); exact phrase, exact words and prefixes score higher, and
+    so do products whose category names contain query words.
 
     A query equal to a SKU matches that SKU exactly (never fuzzed) and ranks it first.
     """
@@ -130,8 +152,10 @@ def text_query(q: str, expansions: Expansions | None = None) -> Body:
                              "operator": "and", "boost": 2.0}},
         ],
     }}
+    in_category = {"function_score": {"query": every_word, "functions": category_weights(groups),
+                                      "score_mode": "multiply", "boost_mode": "multiply"}}
     sku = q.strip()
-    return {"bool": {"should": [{"term": {f.SKU: {"value": sku, "boost": SKU_BOOST}}}, every_word],
+    return {"bool": {"should": [{"term": {f.SKU: {"value": sku, "boost": SKU_BOOST}}}, in_category],
                      "minimum_should_match": 1}}
 
 
