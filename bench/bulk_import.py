@@ -16,7 +16,6 @@ import argparse
 import json
 import os
 import random
-import socket
 import sys
 import time
 import uuid
@@ -29,6 +28,8 @@ sys.path.insert(0, str(ROOT))
 
 import httpx  # noqa: E402
 import psycopg  # noqa: E402
+
+from bench.api_process import free_port, start_api  # noqa: E402
 
 BENCH_DB = "catalog_bench_import"
 SCRATCH_TABLE = "bench_copy_products"
@@ -136,16 +137,11 @@ def scratch_settings(database: str = BENCH_DB) -> Any:
     return get_settings().model_copy(update={"postgres_db": database})
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def run(count: int, chunk: int = 5000, repeat: int = 1, api_url: str | None = None,
         database: str = BENCH_DB) -> list[dict[str, float]]:
     """Prepare the scratch database, serve it (unless `api_url`), and measure `repeat` times."""
-    from bench.search import start_api
 
     settings = scratch_settings(database)
     prepare_database(settings)

@@ -12,9 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import time
 import uuid
@@ -31,6 +29,7 @@ import psycopg  # noqa: E402
 from psycopg_pool import AsyncConnectionPool  # noqa: E402
 
 from api.auth.security import issue_token  # noqa: E402
+from bench.api_process import free_port, start_api  # noqa: E402
 from catalog.settings import get_settings  # noqa: E402
 from db.migrate import upgrade  # noqa: E402
 from stack import manager  # noqa: E402
@@ -82,37 +81,8 @@ async def run_load(
     return Result(name, latencies, time.perf_counter() - started)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
-def start_api(port: int) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "CATALOG_API_PORT": str(port)}
-    process = subprocess.Popen(
-        [
-            str(ROOT / ".venv/bin/uvicorn"),
-            "api.app:create_app",
-            "--factory",
-            "--port",
-            str(port),
-            "--no-access-log",
-            "--log-level",
-            "warning",
-        ],
-        cwd=ROOT,
-        env=env,
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                return process
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    process.kill()
-    raise SystemExit("the API did not start within 30 s; run `catalog api` by hand to see why")
 
 
 def body(i: int) -> dict[str, object]:
@@ -250,7 +220,7 @@ def main() -> None:
     print(f"preparing {BENCH_DB} with {args.rows} products ...", flush=True)
     ids = prepare_database(args.rows)
     port = free_port()
-    api = start_api(port)
+    api = start_api(port, Path(f"/tmp/bench-products-api-{port}.log"))
     try:
         print(f"API then psycopg ({args.requests} requests each, {args.concurrency} clients) ...", flush=True)
         results = measure(f"http://127.0.0.1:{port}", ids, args.requests, args.concurrency)

@@ -395,7 +395,7 @@ class ScaleResult:
 
 
 def run_scale(args: argparse.Namespace, scale: str, sampler: MemorySampler) -> ScaleResult:
-    from bench import bulk_import, search
+    from bench import api_process
 
     started = time.monotonic()
     products = parse_scale(scale)
@@ -413,9 +413,9 @@ def run_scale(args: argparse.Namespace, scale: str, sampler: MemorySampler) -> S
         for i, scenario in enumerate(selected):
             sampler.scenario = scenario.name
             if scenario.name in NEEDS_API and api is None:
-                port = bulk_import.free_port()  # a fixed port may be someone else's server on a shared machine
+                port = api_process.free_port()  # a fixed port may be someone else's server on a shared machine
                 say(f"  starting the API on 127.0.0.1:{port}")
-                api = search.start_api(port, Path(f"/tmp/bench-run-all-api-{port}.log"))
+                api = api_process.start_api(port, Path(f"/tmp/bench-run-all-api-{port}.log"))
                 if api.poll() is not None:
                     raise RuntimeError(f"the API exited at start; see /tmp/bench-run-all-api-{port}.log")
                 ctx.api_url = f"http://127.0.0.1:{port}"

@@ -22,8 +22,6 @@ import os
 import random
 import re
 import statistics
-import subprocess
-import sys
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -32,6 +30,8 @@ from urllib.parse import urlencode
 
 import httpx
 import psycopg
+
+from bench.api_process import start_api
 
 BENCH_DB = "catalog_searchbench"
 BENCH_ALIAS = "searchbench_products"
@@ -288,22 +288,6 @@ def print_table(results: list[PassResult], concurrency: int, distinct: int) -> N
 
 # --- the API server ---------------------------------------------------------------------------------------------
 
-def start_api(port: int, log_path: Path, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
-    """`uvicorn api.app` on 127.0.0.1:`port` with rate limits off (`env` defaults to this process's)."""
-    env = {**(os.environ if env is None else env), "CATALOG_RATE_LIMIT_PER_MINUTE": "0"}
-    command = [sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory", "--host", "127.0.0.1",
-               "--port", str(port), "--no-access-log", "--log-level", "warning"]
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                return process
-        except httpx.HTTPError:
-            time.sleep(0.3)
-    process.terminate()
-    raise SystemExit(f"the API did not come up; see {log_path}")
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:

@@ -17,7 +17,6 @@ import argparse
 import asyncio
 import os
 import random
-import socket
 import statistics
 import subprocess
 import sys
@@ -36,6 +35,7 @@ sys.path.insert(0, str(ROOT))
 import httpx  # noqa: E402
 
 from api.auth.security import issue_token  # noqa: E402
+from bench.api_process import free_port  # noqa: E402
 from catalog.settings import Settings, get_settings  # noqa: E402
 
 
@@ -175,10 +175,6 @@ async def soak(url: str, token: str, minutes: float, concurrency: int, write_sha
 # --- a scratch API ---------------------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @contextmanager
