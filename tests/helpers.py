@@ -21,3 +21,9 @@ def in_parallel(calls: list[Callable[[], Any]]) -> list[Any]:
     """Run the calls at the same time, one thread each (the sync TestClient is thread-safe per call)."""
     with ThreadPoolExecutor(max_workers=len(calls)) as pool:
         return list(pool.map(lambda call: call(), calls))
+
+
+def assert_validation_error_names(response: Any, field: str) -> None:
+    """A 400 VALIDATION_ERROR whose `details.fields` names `field` (as a key or inside a message)."""
+    details = assert_error(response, 400, "VALIDATION_ERROR")["details"]
+    assert any(field in key or field in message for key, message in details["fields"].items()), details
