@@ -18,7 +18,7 @@ from api.deps import DEPENDENCIES
 from api.errors import EXCEPTION_HANDLERS
 from api.health import health, ready
 from api.inventory.controller import StockController, WarehouseController
-from api.metrics import metrics, metrics_middleware
+from api.metrics import metrics
 from api.middleware import add_response_headers, rate_limit_middleware, request_context_middleware
 from api.openapi import openapi_config
 from api.products.controller import ProductController
@@ -68,7 +68,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         route_handlers=ROUTES,
         dependencies=DEPENDENCIES,
         exception_handlers=EXCEPTION_HANDLERS,
-        middleware=[request_context_middleware, metrics_middleware, rate_limit_middleware],
+        middleware=[request_context_middleware, rate_limit_middleware],
         before_send=[add_response_headers],
         lifespan=[lifespan, quality_lifespan],
         openapi_config=openapi_config(),

@@ -7,12 +7,9 @@ run one worker per port); the lag gauges are read from PostgreSQL at scrape time
 from __future__ import annotations
 
 import logging
-import time
 
 from litestar import Response, get
 from litestar.datastructures import State
-from litestar.enums import ScopeType
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Gauge, Histogram, generate_latest
 from sqlalchemy import text
 
@@ -55,27 +52,11 @@ def route_group(path: str) -> str:
     return first if first in KNOWN_GROUPS else "other"
 
 
-def metrics_middleware(app: ASGIApp) -> ASGIApp:
-    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != ScopeType.HTTP:
-            await app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = {"code": 500}
-
-        async def send_wrapper(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                status["code"] = message["status"]
-            await send(message)
-
-        try:
-            await app(scope, receive, send_wrapper)
-        finally:
-            group = route_group(scope["path"])
-            REQUESTS.labels(scope.get("method", "GET"), group, str(status["code"])).inc()
-            LATENCY.labels(group).observe(time.perf_counter() - started)
-
-    return middleware
+def observe_request(method: str, path: str, status: int, seconds: float) -> None:
+    """Count one answered request and its latency (called by the request-context middleware)."""
+    group = route_group(path)
+    REQUESTS.labels(method, group, str(status)).inc()
+    LATENCY.labels(group).observe(seconds)
 
 
 @get("/metrics", tags=["operations"], security=[{}], include_in_schema=False)

@@ -14,6 +14,7 @@ from litestar.types import ASGIApp, HTTPResponseBodyEvent, HTTPResponseStartEven
 from redis.exceptions import RedisError
 
 from api.errors import error_body
+from api.metrics import observe_request
 
 access_log = logging.getLogger("catalog.access")
 
@@ -45,7 +46,7 @@ async def add_response_headers(message: Message, scope: Scope) -> None:
 
 
 def request_context_middleware(app: ASGIApp) -> ASGIApp:
-    """Log one JSON line per request, under the id `add_response_headers` echoes in `X-Request-ID`."""
+    """Log one JSON line per request (under the id `add_response_headers` echoes) and count it in /metrics."""
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != ScopeType.HTTP:
@@ -62,10 +63,12 @@ def request_context_middleware(app: ASGIApp) -> ASGIApp:
         try:
             await app(scope, receive, send_wrapper)
         finally:
+            seconds = time.perf_counter() - started
+            status = status_holder.get("status", 500)
+            observe_request(scope["method"], scope["path"], status, seconds)
             access_log.info(json.dumps({
                 "request_id": request_id(scope), "method": scope["method"], "path": scope["path"],
-                "status": status_holder.get("status", 500),
-                "ms": round((time.perf_counter() - started) * 1000, 2),
+                "status": status, "ms": round(seconds * 1000, 2),
             }))
 
     return middleware
