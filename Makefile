@@ -6,6 +6,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 DEMO_PRODUCTS ?= 20000
 PYTEST_ARGS ?=
+BENCH_SCALES ?= 10k
+BENCH_REPEAT ?= 3
 
 .DEFAULT_GOAL := help
 
@@ -45,9 +47,9 @@ stack-down: $(STAMP) ## Stop the project-local services (data stays in .stack/)
 	$(BIN)/catalog stack down
 
 .PHONY: bench
-bench: $(STAMP) ## Benchmarks against the running stack (see bench/README.md)
+bench: $(STAMP) ## Benchmark suite -> BENCHMARKS.md (BENCH_SCALES="10k 100k 1m" BENCH_REPEAT=3)
 	$(BIN)/catalog stack up
-	$(BIN)/python -m bench.run_all
+	$(BIN)/python -m bench.run_all $(foreach scale,$(BENCH_SCALES),--scale $(scale)) --repeat $(BENCH_REPEAT)
 
 .PHONY: clean
 clean: ## Stop the stack and delete its data (.stack/) and the venv

@@ -64,11 +64,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await engine.dispose()
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    return Litestar(
+    app = Litestar(
         route_handlers=ROUTES,
         dependencies=DEPENDENCIES,
         exception_handlers=EXCEPTION_HANDLERS,
-        middleware=[request_context_middleware, rate_limit_middleware],
+        middleware=[rate_limit_middleware],
         before_send=[add_response_headers],
         lifespan=[lifespan, quality_lifespan],
         openapi_config=openapi_config(),
@@ -76,3 +76,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         cors_config=CORSConfig(allow_origins=settings.cors_allow_origins) if settings.cors_allow_origins else None,
         debug=False,
     )
+    # Around the whole ASGI handler, not in `middleware=`: Litestar runs route middleware only once a route has
+    # matched, so 404s for unknown paths and 405s would be missing from the access log and /metrics.
+    app.asgi_handler = request_context_middleware(app.asgi_handler)
+    return app

@@ -46,7 +46,9 @@ async def add_response_headers(message: Message, scope: Scope) -> None:
 
 
 def request_context_middleware(app: ASGIApp) -> ASGIApp:
-    """Log one JSON line per request (under the id `add_response_headers` echoes) and count it in /metrics."""
+    """Log one JSON line per request (under the id `add_response_headers` echoes) and count it in /metrics.
+
+    Wraps the app's whole ASGI handler (see `api.app.create_app`), so unmatched routes are logged too."""
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != ScopeType.HTTP:

@@ -150,8 +150,12 @@ def test_stack_data_lives_under_the_git_ignored_stack_dir(stack: Settings) -> No
 
 async def test_metrics_expose_request_latency_per_route_group_and_outbox_lag(client: Client) -> None:
     await client.get("/health")
+    await client.get("/no-such-route")
+    await client.put("/health")
     body = (await client.get("/metrics")).text
     assert 'catalog_http_requests_total{method="GET",route_group="health",status="200"}' in body
+    assert 'catalog_http_requests_total{method="GET",route_group="other",status="404"}' in body
+    assert 'catalog_http_requests_total{method="PUT",route_group="health",status="405"}' in body
     assert 'catalog_http_request_duration_seconds_bucket{le="0.005",route_group="health"}' in body
     assert "catalog_outbox_pending_changes " in body
     assert "catalog_outbox_oldest_pending_age_seconds " in body

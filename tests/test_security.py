@@ -314,6 +314,9 @@ async def test_the_request_id_is_echoed_and_names_the_access_log_line(client: Cl
     lines = [json.loads(r.getMessage()) for r in caplog.records if r.name == "catalog.access"]
     assert {"request_id": "trace-me-123", "method": "GET", "path": "/health", "status": 200}.items() <= lines[0].items()
     assert len(minted.headers["x-request-id"]) == 32
+    # an unknown route never reaches route middleware, and is still logged under the id it was answered with
+    assert {"request_id": minted.headers["x-request-id"], "path": "/no-such-route", "status": 404}.items() \
+        <= lines[1].items()
 
 
 # --- CORS -------------------------------------------------------------------------------------------------------
