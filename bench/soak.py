@@ -7,8 +7,8 @@
 free port, soaks it, then stops the API and drops the database. The load comes from this process over
 loopback: `--concurrency` async clients, each picking a read or a write per request (`--write-share`).
 The token is minted from the catalog settings (`CATALOG_JWT_SECRET` must match the API's). RSS of the API
-process (`--pid`, or found by its port) is sampled every `--sample-seconds`. Prints errors, throughput,
-latency p50/p99 overall and per kind, and RSS start/max/end.
+process (`--pid`, or found by its port) is sampled every `--sample-seconds`, with a progress line each time.
+At the end it prints errors, throughput, latency p50/p99 overall and per kind, and RSS start/max/end.
 """
 
 from __future__ import annotations
@@ -89,9 +89,12 @@ def _listening_inodes(port: int) -> set[str]:
 
 
 async def sample_rss(pid: int, every: float, stats: Stats, stop: asyncio.Event) -> None:
+    """Sample the API's RSS every `every` seconds, printing the soak's progress with each sample."""
     started = time.monotonic()
     while True:
         stats.rss_kb.append((time.monotonic() - started, rss_kb(pid)))
+        print(f"  {stats.rss_kb[-1][0]:5.0f} s: {sum(stats.statuses.values()):,} requests, {len(stats.errors)} errors, "
+              f"API RSS {stats.rss_kb[-1][1] / 1024:.1f} MiB", flush=True)
         try:
             await asyncio.wait_for(stop.wait(), every)
             stats.rss_kb.append((time.monotonic() - started, rss_kb(pid)))
