@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import msgspec
-from sqlalchemy import bindparam, func, insert, select, text, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -257,13 +257,7 @@ async def upsert(
         for start in range(0, len(valid), CHUNK):
             results.extend(await _write_chunk(session, valid[start : start + CHUNK], currency))
         written = [r.id for r in results if r.status in ("created", "updated") and r.id is not None]
-        change = (
-            (
-                await session.execute(text("SELECT max(id) FROM outbox WHERE product_id = ANY(:ids)"), {"ids": written})
-            ).scalar()
-            if written
-            else None
-        )
+        change = await service.latest_change(session, *written)
     results.sort(key=lambda r: r.index)
     counts = {
         status: sum(1 for r in results if r.status == status) for status in ("created", "updated", "unchanged", "error")

@@ -161,10 +161,15 @@ async def apply_quality(session: AsyncSession, products: Sequence[Product]) -> N
             product.missing_fields = result.missing_fields
 
 
-async def latest_change(session: AsyncSession, product_id: int) -> int | None:
-    """The outbox position of this transaction's last change to the product (for read-your-writes)."""
+async def latest_change(session: AsyncSession, *product_ids: int) -> int | None:
+    """The outbox position of this transaction's last change to these products (for read-your-writes);
+    migration 0005's (product_id, id) index answers it without walking the outbox."""
+    if not product_ids:
+        return None
     value = (
-        await session.execute(text("SELECT max(id) FROM outbox WHERE product_id = :id"), {"id": product_id})
+        await session.execute(
+            text("SELECT max(id) FROM outbox WHERE product_id = ANY(:ids)"), {"ids": list(product_ids)}
+        )
     ).scalar_one_or_none()
     return int(value) if value is not None else None
 
