@@ -45,6 +45,15 @@ ROUTES: list[ControllerRouterHandler] = [
 ]
 
 
+def _quiet_client_log() -> None:
+    """opensearch-py logs every request at INFO: behind Litestar's queue-backed root handler that is one record
+    and one logging-thread wake-up per search (and per /ready check). Its warnings (failed requests) still get
+    through; a level set explicitly on the `opensearch` logger is left alone."""
+    client_log = logging.getLogger("opensearch")
+    if client_log.level == logging.NOTSET:
+        client_log.setLevel(logging.WARNING)
+
+
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or get_settings()
 
@@ -64,6 +73,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await engine.dispose()
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    _quiet_client_log()
     app = Litestar(
         route_handlers=ROUTES,
         dependencies=DEPENDENCIES,

@@ -205,22 +205,12 @@ class SearchRuntime:
         return self.common_keys
 
 
-def quiet_client_log() -> None:
-    """opensearch-py logs every request at INFO: behind Litestar's queue-backed root handler that is one record
-    and one logging-thread wake-up per search. Its warnings (failed requests) still get through; a level set
-    explicitly on the `opensearch` logger is left alone."""
-    client_log = logging.getLogger("opensearch")
-    if client_log.level == logging.NOTSET:
-        client_log.setLevel(logging.WARNING)
-
-
 def runtime(state: State) -> SearchRuntime:
     """The process's SearchRuntime, created on first use (the app lifespan owns the clients it wraps)."""
     found = getattr(state, "search_runtime", None)
     if isinstance(found, SearchRuntime):
         return found
     settings: Settings = state.settings
-    quiet_client_log()
     created = SearchRuntime(ResponseCache(state.redis, settings.index_alias), AnalyticsRecorder(state.sessions))
     state.search_runtime = created
     return created
