@@ -415,9 +415,7 @@ def run_scale(args: argparse.Namespace, scale: str, sampler: MemorySampler) -> S
             if scenario.name in NEEDS_API and api is None:
                 port = api_process.free_port()  # a fixed port may be someone else's server on a shared machine
                 say(f"  starting the API on 127.0.0.1:{port}")
-                api = api_process.start_api(port, Path(f"/tmp/bench-run-all-api-{port}.log"))
-                if api.poll() is not None:
-                    raise RuntimeError(f"the API exited at start; see /tmp/bench-run-all-api-{port}.log")
+                api = api_process.start_api(port, Path(f"/tmp/bench-run-all-api-{port}.log"))  # healthy or exits
                 ctx.api_url = f"http://127.0.0.1:{port}"
             say(f"scale {scale}: {scenario.name}")
             try:
