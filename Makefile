@@ -29,8 +29,8 @@ run: $(STAMP) ## Start the stack, migrate, load the demo catalog if empty, run A
 	$(BIN)/catalog run --demo-products $(DEMO_PRODUCTS)
 
 .PHONY: test
-test: $(STAMP) ## Run the whole test suite against real PostgreSQL, Redis and OpenSearch
-	$(BIN)/catalog stack up
+test: $(STAMP) ## Run the whole test suite against real PostgreSQL, Redis, OpenSearch and Chromium
+	$(BIN)/catalog stack up --browser
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 .PHONY: lint
@@ -52,8 +52,8 @@ bench: $(STAMP) ## Benchmark suite -> BENCHMARKS.md (BENCH_SCALES="10k 100k 1m" 
 	$(BIN)/python -m bench.run_all $(foreach scale,$(BENCH_SCALES),--scale $(scale)) --repeat $(BENCH_REPEAT)
 
 .PHONY: clean
-clean: ## Stop the stack and delete its data (.stack/) and the venv
-	-$(BIN)/catalog stack down
+clean: ## Stop the stack and delete its data (.stack/, and PostgreSQL's wherever it is) and the venv
+	-$(BIN)/catalog stack clean
 	rm -rf .stack $(VENV)
 
 FUZZ_EXAMPLES ?= 500

@@ -1,16 +1,28 @@
 """Prometheus metrics at `/metrics`: request rate and latency per route group, and the indexer's lag.
 
-With several uvicorn workers each process counts its own requests (scrape them through one worker, or
-run one worker per port); the lag gauges are read from PostgreSQL at scrape time, so they are global.
+Under `catalog run` / `catalog api` the API is several worker processes: each writes its series to files in
+`PROMETHEUS_MULTIPROC_DIR` (prometheus-client's multiprocess mode) and whichever worker answers a scrape sums
+them all, so the counts cover every worker. The lag gauges are read from PostgreSQL at scrape time (the most
+recent reading wins). Without that variable (tests, a plain uvicorn) the process's own registry is served.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 
 from litestar import Response, get
 from litestar.datastructures import State
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
 from sqlalchemy import text
 
 from db.outbox import LAG_SQL
@@ -25,10 +37,22 @@ LATENCY = Histogram(
     buckets=(0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
 )
 # The indexer's lag as the outbox shows it (the indexer process exports its own catalog_indexer_* series).
-INDEXER_BACKLOG = Gauge("catalog_outbox_pending_changes", "Committed changes not yet searchable")
-INDEXER_OLDEST = Gauge("catalog_outbox_oldest_pending_age_seconds", "Age of the oldest change not yet searchable")
-INDEXER_RATE = Gauge("catalog_outbox_acknowledged_per_second", "Changes made searchable per second, last minute")
-DEAD_LETTERS = Gauge("catalog_dead_letters_unresolved", "Documents OpenSearch refused, awaiting a fix")
+INDEXER_BACKLOG = Gauge(
+    "catalog_outbox_pending_changes", "Committed changes not yet searchable", multiprocess_mode="mostrecent"
+)
+INDEXER_OLDEST = Gauge(
+    "catalog_outbox_oldest_pending_age_seconds",
+    "Age of the oldest change not yet searchable",
+    multiprocess_mode="mostrecent",
+)
+INDEXER_RATE = Gauge(
+    "catalog_outbox_acknowledged_per_second",
+    "Changes made searchable per second, last minute",
+    multiprocess_mode="mostrecent",
+)
+DEAD_LETTERS = Gauge(
+    "catalog_dead_letters_unresolved", "Documents OpenSearch refused, awaiting a fix", multiprocess_mode="mostrecent"
+)
 
 KNOWN_GROUPS = {
     "products",
@@ -70,4 +94,12 @@ async def metrics(state: State) -> Response[bytes]:
         DEAD_LETTERS.set(dead)
     except Exception as exc:  # the database being down must not hide the request metrics
         log.warning("metrics: outbox lag unavailable (%s)", exc.__class__.__name__)
-    return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+    return Response(generate_latest(_registry()), media_type=CONTENT_TYPE_LATEST)
+
+
+def _registry() -> CollectorRegistry:
+    if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return REGISTRY
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+    return registry

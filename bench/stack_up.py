@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -44,14 +43,13 @@ def main() -> None:
     colds, warms = [], []
     for run in range(1, args.runs + 1):
         stack_dir = Path(tempfile.mkdtemp(prefix="bench-stack-"))
-        stack_dir.chmod(0o755)  # PostgreSQL runs as its own user and must reach its data dir
         env = {**os.environ, "CATALOG_STACK_DIR": str(stack_dir), "CATALOG_POSTGRES_PORT": str(free_port()),
                "CATALOG_REDIS_PORT": str(free_port()), "CATALOG_OPENSEARCH_PORT": str(free_port()),
                "CATALOG_OPENSEARCH_TRANSPORT_PORT": str(free_port())}
         try:
             cold, warm = one_round(env)
         finally:
-            shutil.rmtree(stack_dir, ignore_errors=True)
+            subprocess.run([str(CATALOG), "stack", "clean"], env=env, check=False, capture_output=True)
         colds.append(cold)
         warms.append(warm)
         print(f"run {run}: cold {cold:.1f} s, warm {warm:.1f} s", flush=True)

@@ -49,12 +49,18 @@ def fail(message: str) -> None:
 
 
 @stack_app.command("up")
-def stack_up() -> None:
+def stack_up(
+    browser: Annotated[
+        bool, typer.Option("--browser", help="also install Debian's chromium, for the browser tests (make test)")
+    ] = False,
+) -> None:
     """Start PostgreSQL, Redis and OpenSearch (installing what is missing); idempotent."""
     from stack import manager
     from stack.processes import StackError
 
     try:
+        if browser:
+            manager.install_browser(say=console.print)
         statuses = manager.up(get_settings())
     except StackError as exc:
         fail(str(exc))
@@ -68,6 +74,14 @@ def stack_down() -> None:
     from stack import manager
 
     manager.down(get_settings())
+
+
+@stack_app.command("clean")
+def stack_clean() -> None:
+    """Stop the services and delete all their data (every database and index of this checkout)."""
+    from stack import manager
+
+    manager.clean(get_settings(), say=console.print)
 
 
 @stack_app.command("status")
@@ -98,12 +112,14 @@ def stack_logs(
 
 def _print_status(statuses: list[manager.ServiceStatus]) -> None:  # type: ignore[name-defined]  # noqa: F821
     table = Table("service", "address", "pid", "healthy")
+    table.add_column("data", overflow="fold")
     for s in statuses:
         table.add_row(
             s.name,
             s.address,
             str(s.pid or ("external" if not s.managed else "-")),
             "[green]yes[/]" if s.healthy else "[red]no[/]",
+            str(s.data or "(yours)"),
         )
     console.print(table)
 
@@ -120,21 +136,56 @@ def db_upgrade(revision: Annotated[str, typer.Argument(help="target revision")] 
 
 @app.command("api")
 def run_api(
-    reload: Annotated[bool, typer.Option(help="restart on code changes (development)")] = False,
+    workers: Annotated[
+        int | None, typer.Option(min=1, help="worker processes (default: CATALOG_API_WORKERS, one per core)")
+    ] = None,
+    reload: Annotated[bool, typer.Option(help="one process that restarts on code changes (development)")] = False,
 ) -> None:
-    """Serve the HTTP API with uvicorn on CATALOG_API_HOST:CATALOG_API_PORT."""
-    import uvicorn
-
+    """Serve the HTTP API on CATALOG_API_HOST:CATALOG_API_PORT: supervised workers sharing one socket."""
     settings = get_settings()
-    uvicorn.run(
-        "api.app:create_app",
-        factory=True,
-        host=settings.api_host,
-        port=settings.api_port,
-        workers=None if reload else settings.api_workers,
-        reload=reload,
-        access_log=False,
-    )
+    if reload:
+        import uvicorn
+
+        uvicorn.run(
+            "api.app:create_app",
+            factory=True,
+            host=settings.api_host,
+            port=settings.api_port,
+            reload=True,
+            access_log=False,
+        )
+        return
+    from catalog.run import supervise
+
+    if workers is not None:
+        settings = settings.model_copy(update={"api_workers": workers})
+    raise typer.Exit(supervise(settings, say=console.print, only_api=True))
+
+
+@app.command("status")
+def run_status() -> None:
+    """The processes `catalog run` supervises: state, pid, restarts, last exit code. Exit 1 if none runs."""
+    from datetime import datetime
+
+    from catalog.run import state_file
+    from catalog.supervisor import read_state
+
+    snapshot = read_state(state_file(get_settings()))
+    if snapshot is None:
+        fail("no `catalog run` (or `catalog api`) is running for this checkout; start it with `make run`.")
+        return
+    table = Table("process", "state", "pid", "restarts", "last exit", "up since")
+    programs = snapshot["programs"]
+    assert isinstance(programs, list)
+    for p in programs:
+        since = datetime.fromtimestamp(p["since"]).strftime("%H:%M:%S") if p["since"] else "-"
+        color = {"running": "green", "backoff": "yellow", "fatal": "red"}.get(p["state"], "white")
+        last_exit = "-" if p["last_exit_code"] is None else str(p["last_exit_code"])
+        table.add_row(
+            p["name"], f"[{color}]{p['state']}[/]", str(p["pid"] or "-"), str(p["restarts"]), last_exit, since
+        )
+    console.print(f"supervisor pid {snapshot['supervisor_pid']}")
+    console.print(table)
 
 
 @app.command("run")

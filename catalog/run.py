@@ -1,76 +1,86 @@
 """`catalog run` / `make run`: stack up, migrate, demo data when empty, then API + indexer + dashboard.
 
-The three processes run in the foreground under one supervisor: Ctrl-C (or SIGTERM) stops them all
-cleanly, and if one of them dies the others are stopped too, so a half-running catalog never lingers.
+The processes run in the foreground under `catalog.supervisor`: one that crashes is restarted with backoff
+while the others keep serving, Ctrl-C (or SIGTERM) stops them all in order. The API is one worker process per
+core (`CATALOG_API_WORKERS`) sharing one listening socket that this process binds, so a worker being restarted
+never refuses a connection. `catalog status` shows each process, its restarts and its last exit code.
 """
 
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
+import shutil
+import socket
 import sys
-import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from catalog.settings import PROJECT_ROOT, Settings
+from catalog.supervisor import Program, Supervisor
 
 BIN = Path(sys.executable).parent
 
 
-@dataclass
-class Service:
-    name: str
-    command: list[str]
-    url: str
-    process: subprocess.Popen[bytes] | None = None
+def state_file(settings: Settings) -> Path:
+    return settings.stack_dir / "run" / "catalog.json"
 
 
-def services(settings: Settings) -> list[Service]:
+def metrics_dir(settings: Settings) -> Path:
+    """prometheus-client's multiprocess files: every API worker writes its own, /metrics sums them."""
+    return settings.stack_dir / "run" / "api-metrics"
+
+
+def listen(settings: Settings) -> socket.socket:
+    """The API's listening socket, bound once here and inherited by every worker."""
+    try:
+        listener = socket.create_server((settings.api_host, settings.api_port), backlog=2048)
+    except OSError as exc:
+        raise SystemExit(
+            f"cannot listen on {settings.api_host}:{settings.api_port} ({exc.strerror}); stop what uses it "
+            "or set CATALOG_API_PORT to a free port."
+        ) from exc
+    listener.set_inheritable(True)
+    return listener
+
+
+def api_programs(settings: Settings, listener: socket.socket, workers: int) -> list[Program]:
+    fd = listener.fileno()
+    url = f"http://{settings.api_host}:{settings.api_port}  (docs: /schema)"
     return [
-        Service(
-            "api",
-            [
-                str(BIN / "uvicorn"),
-                "api.app:create_app",
-                "--factory",
-                "--host",
-                settings.api_host,
-                "--port",
-                str(settings.api_port),
-                "--workers",
-                str(settings.api_workers),
-                "--no-access-log",
-                "--timeout-graceful-shutdown",
-                "10",
-            ],
-            f"http://{settings.api_host}:{settings.api_port}  (docs: /schema)",
-        ),
-        Service("indexer", [str(BIN / "catalog"), "indexer", "run"], "streams the outbox into OpenSearch"),
-        Service(
-            "dashboard",
-            [
-                str(BIN / "streamlit"),
-                "run",
-                str(PROJECT_ROOT / "dashboard" / "app.py"),
-                "--server.port",
-                str(settings.dashboard_port),
-                "--server.address",
-                settings.api_host,
-                "--server.headless",
-                "true",
-                "--browser.gatherUsageStats",
-                "false",
-            ],
-            f"http://{settings.api_host}:{settings.dashboard_port}",
-        ),
+        Program(
+            f"api-{n}",
+            [sys.executable, "-m", "catalog.api_worker", "--fd", str(fd)],
+            description=url if n == 1 else "",
+            env={"PROMETHEUS_MULTIPROC_DIR": str(metrics_dir(settings))},
+            pass_fds=(fd,),
+        )
+        for n in range(1, workers + 1)
     ]
 
 
+def indexer_program() -> Program:
+    return Program("indexer", [str(BIN / "catalog"), "indexer", "run"], "streams the outbox into OpenSearch")
+
+
+def dashboard_program(settings: Settings) -> Program:
+    command = [
+        str(BIN / "streamlit"),
+        "run",
+        str(PROJECT_ROOT / "dashboard" / "app.py"),
+        "--server.port",
+        str(settings.dashboard_port),
+        "--server.address",
+        settings.api_host,
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+    ]
+    return Program("dashboard", command, f"http://{settings.api_host}:{settings.dashboard_port}")
+
+
 def prepare(settings: Settings, demo_products: int, say: Callable[[str], None]) -> None:
-    """Everything before the processes start: services, schema, index, demo catalog."""
+    """Everything before the processes start, done once (not once per worker): services, schema, index, demo."""
     from db.cli_seed import seed_with_progress
     from db.migrate import upgrade
     from indexer.cli import reindex
@@ -97,45 +107,21 @@ def _has_products(settings: Settings) -> bool:
         return conn.execute("SELECT EXISTS (SELECT 1 FROM products)").fetchone() == (True,)
 
 
-def supervise(settings: Settings, say: Callable[[str], None]) -> int:
-    running = services(settings)
-    stopping = False
-
-    def request_stop(signum: int, _frame: object) -> None:
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGINT, request_stop)
-    signal.signal(signal.SIGTERM, request_stop)
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    for service in running:
-        service.process = subprocess.Popen(service.command, cwd=PROJECT_ROOT, env=env, start_new_session=True)
-        say(f"{service.name:<10} {service.url}")
-    say("catalog running; press Ctrl-C to stop.")
-    exit_code = 0
-    while not stopping:
-        for service in running:
-            assert service.process is not None
-            if service.process.poll() is not None:
-                say(f"{service.name} exited with code {service.process.returncode}; stopping the others.")
-                exit_code = service.process.returncode or 1
-                stopping = True
-        time.sleep(0.5)
-    _stop_all(running, say)
-    return exit_code
-
-
-def _stop_all(running: list[Service], say: Callable[[str], None]) -> None:
-    for service in running:
-        if service.process and service.process.poll() is None:
-            os.killpg(service.process.pid, signal.SIGTERM)
-    deadline = time.monotonic() + 20
-    for service in running:
-        if service.process is None:
-            continue
-        try:
-            service.process.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            os.killpg(service.process.pid, signal.SIGKILL)
-            service.process.wait()
-        say(f"{service.name} stopped")
+def supervise(settings: Settings, say: Callable[[str], None], *, only_api: bool = False) -> int:
+    """Run the API workers (and, unless `only_api`, the indexer and the dashboard) until Ctrl-C/SIGTERM."""
+    shutil.rmtree(metrics_dir(settings), ignore_errors=True)
+    metrics_dir(settings).mkdir(parents=True)
+    with listen(settings) as listener:
+        programs = api_programs(settings, listener, settings.api_workers)
+        if not only_api:
+            # Stopped in this order: the dashboard first, then the API, the indexer last so it finishes its batch.
+            programs = [dashboard_program(settings), *programs, indexer_program()]
+        supervisor = Supervisor(
+            programs,
+            cwd=PROJECT_ROOT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            state_file=state_file(settings),
+            say=say,
+        )
+        say(f"catalog starting {len(programs)} processes; press Ctrl-C to stop. `catalog status` shows them.")
+        return supervisor.run()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
@@ -31,7 +32,8 @@ class Settings(BaseSettings):
     # HTTP API
     api_host: str = "127.0.0.1"
     api_port: int = 8000
-    api_workers: int = 1
+    # API worker processes (one per core by default); `catalog run` / `catalog api` supervise them.
+    api_workers: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1, le=64)
     max_request_body_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
     cors_allow_origins: list[str] = Field(default_factory=list)
     default_currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")

@@ -689,6 +689,16 @@ def snapshot_series(connection: Queryable, category_id: int = CATALOG_WIDE, sinc
     return [SnapshotPoint(*row) for row in rows]
 
 
+SNAPSHOT_LOCK_KEY = 7_301_001
+"""PostgreSQL advisory lock key: one snapshot taker at a time, however many API workers race for it."""
+
+
+def try_snapshot_lock(connection: Queryable) -> bool:
+    """Take the snapshot lock for the connection's transaction; False when another process holds it."""
+    return bool(connection.execute(text("SELECT pg_try_advisory_xact_lock(:key)"),
+                                   {"key": SNAPSHOT_LOCK_KEY}).scalar_one())
+
+
 def has_snapshot(connection: Queryable, day: date) -> bool:
     """Has the catalog-wide row of `day` been taken?"""
     return bool(connection.execute(text("SELECT EXISTS (SELECT 1 FROM quality_snapshots WHERE taken_on = :day "

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from catalog.settings import PROJECT_ROOT, Settings
 from stack import opensearch_node, postgres_server, redis_server
-from stack.processes import Say, StackError, port_is_open, tail
+from stack.processes import Say, StackError, ensure_debian_packages, port_is_open, tail
 
 
 @dataclass(frozen=True)
@@ -18,6 +19,8 @@ class ServiceStatus:
     managed: bool
     pid: int | None
     healthy: bool
+    data: Path | None
+    """Where the service keeps its files (None: a server the user runs)."""
 
 
 def _opensearch_log(settings: Settings) -> Path:
@@ -57,6 +60,15 @@ def _start_opensearch(settings: Settings, say: Say) -> None:
     opensearch_node.wait_healthy(settings.opensearch_port, 180, pid, _opensearch_log(settings))
 
 
+CHROMIUM = "/usr/bin/chromium"
+"""Debian's headless browser: the browser tests and the dashboard benchmark drive it with Playwright."""
+
+
+def install_browser(say: Say = print) -> None:
+    """Install Debian's chromium when it is missing (as root; otherwise the error names the apt-get line)."""
+    ensure_debian_packages({"chromium": CHROMIUM}, ["chromium"], say)
+
+
 def up(settings: Settings, say: Say = print) -> list[ServiceStatus]:
     """Start whatever is not running yet; never a second copy. Returns the final status."""
     started = time.monotonic()
@@ -92,6 +104,17 @@ def down(settings: Settings, say: Say = print) -> None:
     say("postgres: " + ("stopped" if postgres_server.stop(settings) else "was not running"))
 
 
+def clean(settings: Settings, say: Say = print) -> None:
+    """Stop the services and delete every file they keep, wherever it is (`make clean`)."""
+    down(settings, say)
+    if not settings.stack_managed:
+        return
+    postgres_server.delete_cluster(settings)
+    say(f"deleted {postgres_server.cluster_dir(settings)}")
+    shutil.rmtree(settings.stack_dir, ignore_errors=True)
+    say(f"deleted {settings.stack_dir}")
+
+
 def status(settings: Settings) -> list[ServiceStatus]:
     managed = settings.stack_managed
     return [
@@ -101,6 +124,7 @@ def status(settings: Settings) -> list[ServiceStatus]:
             managed,
             postgres_server.running_pid(settings),
             postgres_server.is_healthy(settings),
+            postgres_server.cluster_dir(settings) if managed else None,
         ),
         ServiceStatus(
             "redis",
@@ -108,6 +132,7 @@ def status(settings: Settings) -> list[ServiceStatus]:
             managed,
             redis_server.running_pid(settings),
             redis_server.is_healthy(settings),
+            redis_server.data_dir(settings) if managed else None,
         ),
         ServiceStatus(
             "opensearch",
@@ -115,6 +140,7 @@ def status(settings: Settings) -> list[ServiceStatus]:
             managed,
             opensearch_node.running_pid(settings.stack_dir),
             opensearch_healthy(settings),
+            opensearch_node.data_dir(settings.stack_dir) if managed else None,
         ),
     ]
 

@@ -117,6 +117,10 @@ def _opensearch_dir(stack_dir: Path) -> Path:
     return stack_dir / "opensearch"
 
 
+def data_dir(stack_dir: Path) -> Path:
+    return _opensearch_dir(stack_dir.resolve()) / "data"
+
+
 def _pid_file(stack_dir: Path) -> Path:
     return stack_dir / "run" / "opensearch.pid"
 
@@ -300,7 +304,7 @@ def start(stack_dir: Path, http_port: int, transport_port: int, heap: str, lib_d
 
     base = _opensearch_dir(stack_dir)
     home = base / "home"
-    data = base / "data"
+    data = data_dir(stack_dir)
     tmp = base / "tmp"
     node_logs = stack_dir / "logs" / "opensearch"
     for directory in (home / "config", home / "plugins", home / "modules", data, tmp, node_logs):

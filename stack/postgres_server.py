@@ -1,7 +1,15 @@
-"""A project-local PostgreSQL cluster from Debian's packages: initdb once, then pg_ctl start/stop."""
+"""A project-local PostgreSQL cluster from Debian's packages: initdb once, then pg_ctl start/stop.
+
+Run by a normal user, the cluster lives in `<stack_dir>/postgres` and runs as that user. Run by root it must
+run as the `postgres` service user, which cannot enter a clone in a private folder (root's 0700 home, a
+`mktemp -d` folder), so its files live in that user's own home instead, one folder per stack dir:
+`/var/lib/postgresql/catalog-stacks/<12 hex of the stack dir's path>/`. Nothing of the user's is loosened.
+`catalog stack status` prints where; `catalog stack clean` (and `make clean`) deletes it.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import pwd
 import shutil
@@ -24,12 +32,20 @@ def _bin_dir() -> Path:
     return versions[-1].parent
 
 
+def cluster_dir(settings: Settings) -> Path:
+    """The folder with the cluster's data, socket, log and pid file (see the module docstring)."""
+    if os.geteuid() != 0:
+        return settings.stack_dir / "postgres"
+    key = hashlib.sha1(str(settings.stack_dir.resolve()).encode()).hexdigest()[:12]
+    return Path(pwd.getpwnam(SERVICE_USER).pw_dir) / "catalog-stacks" / key
+
+
 def _data_dir(settings: Settings) -> Path:
-    return settings.stack_dir / "postgres" / "data"
+    return cluster_dir(settings) / "data"
 
 
 def _log_path(settings: Settings) -> Path:
-    return settings.stack_dir / "logs" / "postgres.log"
+    return cluster_dir(settings) / "postgres.log"
 
 
 def _as_service_user(command: list[str]) -> list[str]:
@@ -39,10 +55,24 @@ def _as_service_user(command: list[str]) -> list[str]:
     return ["runuser", "-u", SERVICE_USER, "--", *command]
 
 
+def _make_private_dir(path: Path) -> None:
+    """`path` (and missing parents) mode 0700, owned by whoever runs the server."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if os.geteuid() != 0:
+        return
+    entry = pwd.getpwnam(SERVICE_USER)
+    for folder in (path.parent, path):
+        os.chown(folder, entry.pw_uid, entry.pw_gid)
+        folder.chmod(0o700)
+
+
 def _chown_for_service(path: Path) -> None:
     if os.geteuid() != 0:
         return
     entry = pwd.getpwnam(SERVICE_USER)
+    if path.is_file():
+        os.chown(path, entry.pw_uid, entry.pw_gid)
+        return
     for dirpath, _dirs, files in os.walk(path):
         os.chown(dirpath, entry.pw_uid, entry.pw_gid)
         for name in files:
@@ -71,7 +101,8 @@ def is_healthy(settings: Settings) -> bool:
 
 def _initdb(settings: Settings, say: Say) -> None:
     data = _data_dir(settings)
-    data.mkdir(parents=True, exist_ok=True)
+    _make_private_dir(data.parent)
+    data.mkdir(mode=0o700, exist_ok=True)
     pwfile = data.parent / "pwfile"
     pwfile.write_text(settings.postgres_password + "\n")
     _chown_for_service(data.parent)
@@ -123,13 +154,12 @@ def start(settings: Settings, say: Say) -> None:
         )
     if not (_data_dir(settings) / "PG_VERSION").exists():
         _initdb(settings, say)
-    socket_dir = settings.stack_dir / "postgres" / "run"
+    socket_dir = cluster_dir(settings) / "run"
     socket_dir.mkdir(parents=True, exist_ok=True)
     log = _log_path(settings)
-    log.parent.mkdir(parents=True, exist_ok=True)
     log.touch()
     _chown_for_service(socket_dir)
-    _chown_for_service(log.parent)
+    _chown_for_service(log)
     options = f"-c listen_addresses=127.0.0.1 -c port={settings.postgres_port} -c unix_socket_directories={socket_dir}"
     result = subprocess.run(
         _as_service_user(
@@ -181,3 +211,9 @@ def stop(settings: Settings) -> bool:
 
 def log_path(settings: Settings) -> Path:
     return _log_path(settings)
+
+
+def delete_cluster(settings: Settings) -> None:
+    """Stop the cluster and delete its files (all its databases)."""
+    stop(settings)
+    shutil.rmtree(cluster_dir(settings), ignore_errors=True)

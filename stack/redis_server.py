@@ -19,6 +19,10 @@ def _pid_file(settings: Settings) -> Path:
     return settings.stack_dir / "run" / "redis.pid"
 
 
+def data_dir(settings: Settings) -> Path:
+    return settings.stack_dir / "redis"
+
+
 def log_path(settings: Settings) -> Path:
     return settings.stack_dir / "logs" / "redis.log"
 
@@ -47,7 +51,7 @@ def start(settings: Settings, say: Say) -> None:
             f"port {settings.redis_port} is already in use by another program. Stop it, or set "
             "CATALOG_REDIS_PORT to a free port (or CATALOG_STACK_MANAGED=false to use that server)."
         )
-    data = settings.stack_dir / "redis"
+    data = data_dir(settings)
     for folder in (data, _pid_file(settings).parent, log_path(settings).parent):
         folder.mkdir(parents=True, exist_ok=True)
     result = subprocess.run(

@@ -46,10 +46,8 @@ def free_port() -> int:
 
 
 def scratch_dir(prefix: str) -> Path:
-    """A directory the `postgres` service user can reach (pytest's tmp_path is private to root)."""
-    path = Path(tempfile.mkdtemp(prefix=f"catalog-{prefix}-"))
-    path.chmod(0o755)
-    return path
+    """A private (0700) scratch stack dir, as `mktemp -d` makes them: PostgreSQL must cope."""
+    return Path(tempfile.mkdtemp(prefix=f"catalog-{prefix}-"))
 
 
 def isolated(base: Settings, stack_dir: Path, **overrides: Any) -> Settings:
@@ -88,7 +86,7 @@ def isolated_postgres(base: Settings) -> Iterator[Settings]:
         upgrade(settings.database_url)
         yield settings
     finally:
-        postgres_server.stop(settings)
+        postgres_server.delete_cluster(settings)
         shutil.rmtree(stack_dir, ignore_errors=True)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import pwd
 import uuid
 from pathlib import Path
 
@@ -142,10 +144,22 @@ async def test_responses_carry_request_id_and_security_headers(client: Client) -
     assert (await client.get("/health")).headers["x-request-id"]
 
 
-def test_stack_data_lives_under_the_git_ignored_stack_dir(stack: Settings) -> None:
+def test_stack_data_lives_under_the_git_ignored_stack_dir_or_the_postgres_users_home(stack: Settings) -> None:
+    from stack import manager
+
     assert stack.stack_dir == PROJECT_ROOT / ".stack"
     assert ".stack/" in (PROJECT_ROOT / ".gitignore").read_text().splitlines()
-    assert Path(stack.stack_dir / "postgres" / "data" / "PG_VERSION").exists()
+    data = {s.name: s.data for s in manager.status(stack)}
+    assert data["redis"] == stack.stack_dir / "redis"
+    assert data["opensearch"] is not None and data["opensearch"].is_relative_to(stack.stack_dir)
+    postgres = data["postgres"]
+    assert postgres is not None and (postgres / "data" / "PG_VERSION").exists()
+    if os.geteuid() == 0:  # run as `postgres`, which may not enter the clone: kept in that user's own home
+        home = Path(pwd.getpwnam("postgres").pw_dir)
+        assert postgres.is_relative_to(home) and postgres.stat().st_uid == pwd.getpwnam("postgres").pw_uid
+        assert postgres.stat().st_mode & 0o777 == 0o700
+    else:
+        assert postgres == stack.stack_dir / "postgres"
 
 
 async def test_metrics_expose_request_latency_per_route_group_and_outbox_lag(client: Client) -> None:

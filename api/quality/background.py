@@ -72,12 +72,13 @@ def seconds_until_next_snapshot(now: datetime) -> float:
 
 
 def snapshot_if_missing(database_url: str, day: date) -> bool:
-    """Take `day`'s snapshot unless it exists (several API workers may race: taking it is idempotent)."""
+    """Take `day`'s snapshot unless it exists. Every API worker runs this loop; the advisory lock makes one of
+    them take it while the others skip (they find it taken the next time round)."""
     engine = sync_engine(database_url)
-    with engine.connect() as connection:
-        if quality.has_snapshot(connection, day):
+    with engine.begin() as guard:  # the lock is held until the snapshot is written
+        if not quality.try_snapshot_lock(guard) or quality.has_snapshot(guard, day):
             return False
-    rows = quality.take_snapshot(engine, day)
+        rows = quality.take_snapshot(engine, day)
     log.info("quality snapshot for %s: %d rows", day, rows)
     return True
 
