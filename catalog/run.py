@@ -22,12 +22,13 @@ BIN = Path(sys.executable).parent
 
 
 def state_file(settings: Settings) -> Path:
-    return settings.stack_dir / "run" / "catalog.json"
+    """What the supervisor serving this API port writes for `catalog status` (one per port: benches run two)."""
+    return settings.stack_dir / "run" / f"catalog-{settings.api_port}.json"
 
 
 def metrics_dir(settings: Settings) -> Path:
     """prometheus-client's multiprocess files: every API worker writes its own, /metrics sums them."""
-    return settings.stack_dir / "run" / "api-metrics"
+    return settings.stack_dir / "run" / f"api-metrics-{settings.api_port}"
 
 
 def listen(settings: Settings) -> socket.socket:
@@ -85,7 +86,7 @@ def prepare(settings: Settings, demo_products: int, say: Callable[[str], None]) 
     from db.migrate import upgrade
     from indexer.cli import reindex
     from indexer.client import make_client
-    from indexer.mapping import ensure_index
+    from indexer.mapping import ensure_index, mapping_is_current
     from stack import manager
 
     manager.up(settings, say=say)
@@ -98,6 +99,9 @@ def prepare(settings: Settings, demo_products: int, say: Callable[[str], None]) 
     if client.count(index=index)["count"] == 0 and _has_products(settings):
         say(f"search index {index} is empty but the database is not: rebuilding it ...")
         reindex()  # the command's own progress bar
+    elif not mapping_is_current(client, index):
+        say(f"search index {index} predates today's search fields: rebuilding it (no downtime) ...")
+        reindex()
 
 
 def _has_products(settings: Settings) -> bool:

@@ -76,8 +76,9 @@ def _attribute_text(value: Any) -> str:
 
 
 def attribute_fields(attributes: dict[str, Any]) -> dict[str, Any]:
-    """`attr_pairs`, `attr_keys` and `attr_numbers` for the product's free key/value attributes."""
+    """`attr_pairs`, `attr_keys`, `attr_numbers` and `attr_text` for the product's free key/value attributes."""
     pairs: list[str] = []
+    words: list[str] = []
     numbers: dict[str, float] = {}
     for key in sorted(attributes):
         value = attributes[key]
@@ -86,9 +87,11 @@ def attribute_fields(attributes: dict[str, Any]) -> dict[str, Any]:
             if item is None or isinstance(item, dict | list):
                 continue
             pairs.append(f"{key}{f.ATTR_PAIR_SEPARATOR}{_attribute_text(item)}")
+            if not isinstance(item, bool):  # "true"/"false" say nothing a shopper would type
+                words.append(_attribute_text(item))
         if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
             numbers[key] = float(value)
-    return {f.ATTR_PAIRS: pairs, f.ATTR_KEYS: sorted(attributes), f.ATTR_NUMBERS: numbers}
+    return {f.ATTR_PAIRS: pairs, f.ATTR_KEYS: sorted(attributes), f.ATTR_NUMBERS: numbers, f.ATTR_TEXT: words}
 
 
 def _iso(value: datetime) -> str:

@@ -8,9 +8,12 @@ the field names from here. Fields of a product document (`_id` is the product id
 | `id` | long | sort key for verify/search_after; equals `_id` |
 | `sku` | keyword (normalizer lowercase) | exact/prefix SKU lookup, case-insensitive |
 | `sku.text` | text (`product_exact`) | SKU typed with spaces/dashes: "abc 123" finds "ABC-123" |
+| `sku.compact` | keyword (normalizer `compact`: letters and digits only) | "54or323014" finds "54-OR323014" |
 | `name` | text (`product_text`: lowercase, asciifolding, english stemming) | full-text |
 | `name.exact` | text (`product_exact`, no stemming) | boost exact wording |
+| `name.joined` | text (`product_joined`: "SM-G930V" -> "smg930v") | model numbers typed without their dashes |
 | `name.sort` | keyword (lowercase normalizer) | sort by name |
+| `name.words` | keyword (normalizer `words`: words only, single spaces) | the whole name typed, punctuation or not |
 | `brand` | text (`product_text`) | full-text |
 | `brand.keyword` | keyword | brand facet and filter |
 | `description` | text (`product_text`) | full-text |
@@ -27,6 +30,7 @@ the field names from here. Fields of a product document (`_id` is the product id
 | `in_stock` | boolean | available > 0 |
 | `attr_pairs` | keyword | each attribute as "name=value" (one pair per list element; "true"/"false") |
 | `attr_keys` | keyword | attribute names present on the product |
+| `attr_text` | text (`product_text`) | the attribute values as words: "wireless" finds `charging: "Qi wireless"` |
 | `attr_numbers.<name>` | double (dynamic template) | numeric attribute values, for range filters |
 | `attributes` | object, not indexed | the raw attributes, for display |
 | `images` | keyword, not indexed | image URLs, for display |
@@ -55,9 +59,12 @@ from catalog.settings import Settings
 ID: Final = "id"
 SKU: Final = "sku"
 SKU_TEXT: Final = "sku.text"
+SKU_COMPACT: Final = "sku.compact"
 NAME: Final = "name"
 NAME_EXACT: Final = "name.exact"
+NAME_JOINED: Final = "name.joined"
 NAME_SORT: Final = "name.sort"
+NAME_WORDS: Final = "name.words"
 BRAND: Final = "brand"
 BRAND_KEYWORD: Final = "brand.keyword"
 DESCRIPTION: Final = "description"
@@ -74,6 +81,7 @@ AVAILABLE: Final = "available"
 IN_STOCK: Final = "in_stock"
 ATTR_PAIRS: Final = "attr_pairs"
 ATTR_KEYS: Final = "attr_keys"
+ATTR_TEXT: Final = "attr_text"
 ATTR_NUMBERS: Final = "attr_numbers"
 ATTRIBUTES: Final = "attributes"
 IMAGES: Final = "images"
@@ -84,7 +92,7 @@ CREATED_AT: Final = "created_at"
 UPDATED_AT: Final = "updated_at"
 VERSION: Final = "version"
 
-TEXT_FIELDS: Final = (NAME, NAME_EXACT, BRAND, DESCRIPTION, SKU_TEXT, CATEGORY_NAMES)
+TEXT_FIELDS: Final = (NAME, NAME_EXACT, NAME_JOINED, BRAND, DESCRIPTION, SKU_TEXT, CATEGORY_NAMES, ATTR_TEXT)
 FACET_FIELDS: Final = (BRAND_KEYWORD, CATEGORY_PATH, STATUS, ATTR_PAIRS, CURRENCY, IN_STOCK, MISSING_FIELDS)
 ATTR_PAIR_SEPARATOR: Final = "="
 PRICE_SCALING_FACTOR: Final = 100
@@ -131,8 +139,21 @@ def index_analysis() -> dict[str, Any]:
             "english_light": {"type": "stemmer", "language": "light_english"},
             "spell_shingle": {"type": "shingle", "min_shingle_size": 2, "max_shingle_size": 3},
         },
+        "char_filter": {
+            # "SM-G930V", "54-OR323014", "USB-C": the punctuation inside a code goes, so it is one word.
+            "join_codes": {"type": "pattern_replace", "pattern": "(?<=[\\p{L}\\p{N}])[-./_](?=[\\p{L}\\p{N}])",
+                           "replacement": ""},
+            "letters_digits_only": {"type": "pattern_replace", "pattern": "[^\\p{L}\\p{N}]", "replacement": ""},
+            "words_only": {"type": "pattern_replace", "pattern": "[^\\p{L}\\p{N}]+", "replacement": " "},
+        },
         "normalizer": {
             "lowercase_ascii": {"type": "custom", "filter": ["lowercase", "asciifolding"]},
+            "compact": {
+                "type": "custom",
+                "char_filter": ["letters_digits_only"],
+                "filter": ["lowercase", "asciifolding"],
+            },
+            "words": {"type": "custom", "char_filter": ["words_only"], "filter": ["lowercase", "asciifolding", "trim"]},
         },
         "analyzer": {
             "product_text": {
@@ -142,6 +163,12 @@ def index_analysis() -> dict[str, Any]:
             },
             "product_exact": {
                 "type": "custom",
+                "tokenizer": "standard",
+                "filter": ["lowercase", "asciifolding"],
+            },
+            "product_joined": {
+                "type": "custom",
+                "char_filter": ["join_codes"],
                 "tokenizer": "standard",
                 "filter": ["lowercase", "asciifolding"],
             },
@@ -185,11 +212,17 @@ def index_mappings() -> dict[str, Any]:
         "properties": {
             ID: {"type": "long"},
             SKU: _keyword(
-                normalizer="lowercase_ascii", fields={"text": {"type": "text", "analyzer": "product_exact"}}
+                normalizer="lowercase_ascii",
+                fields={
+                    "text": {"type": "text", "analyzer": "product_exact"},
+                    "compact": {"type": "keyword", "normalizer": "compact"},
+                },
             ),
             NAME: _product_text(
                 exact={"type": "text", "analyzer": "product_exact"},
+                joined={"type": "text", "analyzer": "product_joined"},
                 sort={"type": "keyword", "normalizer": "lowercase_ascii", "ignore_above": 256},
+                words={"type": "keyword", "normalizer": "words", "ignore_above": 512},
             ),
             BRAND: _product_text(keyword={"type": "keyword", "ignore_above": 256}),
             DESCRIPTION: _product_text(),
@@ -205,6 +238,7 @@ def index_mappings() -> dict[str, Any]:
             IN_STOCK: {"type": "boolean"},
             ATTR_PAIRS: _keyword(ignore_above=512),
             ATTR_KEYS: _keyword(),
+            ATTR_TEXT: _product_text(),
             ATTR_NUMBERS: {"type": "object", "dynamic": True},
             ATTRIBUTES: {"type": "object", "enabled": False},
             IMAGES: _keyword(index=False, doc_values=False),
@@ -252,6 +286,15 @@ def index_versions(client: OpenSearch, alias: str) -> list[int]:
     """Versions N of every existing `<alias>_v<N>` index, ascending."""
     found = client.indices.get(index=f"{alias}_v*", expand_wildcards="all", ignore_unavailable=True)
     return sorted(v for name in found if (v := index_version(alias, name)) is not None)
+
+
+def mapping_is_current(client: OpenSearch, index: str) -> bool:
+    """Does `index` have every field of today's mapping? (An older one needs `catalog reindex`.)"""
+    live = client.indices.get_mapping(index=index)[index]["mappings"].get("properties", {})
+    for name, spec in index_mappings()["properties"].items():
+        if name not in live or set(spec.get("fields", {})) - set(live[name].get("fields", {})):
+            return False
+    return True
 
 
 def ensure_index(

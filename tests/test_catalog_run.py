@@ -24,6 +24,7 @@ import httpx
 import psycopg
 import pytest
 
+from catalog.run import state_file
 from catalog.settings import PROJECT_ROOT, Settings
 from stack.processes import pid_alive
 from tests.factories import product_payload
@@ -43,7 +44,7 @@ class RunningCatalog:
     token: str
 
     def state(self) -> dict[str, dict[str, Any]]:
-        snapshot = json.loads((self.settings.stack_dir / "run" / "catalog.json").read_text())
+        snapshot = json.loads(state_file(self.settings).read_text())
         return {p["name"]: p for p in snapshot["programs"]}
 
     def catalog(self, *args: str) -> subprocess.CompletedProcess[str]:

@@ -39,19 +39,19 @@ def test_query_syntax_characters_are_plain_text_never_query_string() -> None:
     encoded = json.dumps(body)
     assert "query_string" not in encoded
     assert query.tokenize('"(*:)\\ AND title:x OR *') == ["and", "title", "x", "or"]
-    for wildcard in leaves(body, "wildcard"):
-        value = next(iter(wildcard.values()))["value"]
-        assert value.count("*") == 1 and value.startswith("*=")
+    assert not leaves(body, "wildcard") and not leaves(body, "regexp")
 
 
-def test_wildcard_characters_in_words_are_escaped() -> None:
-    clause = query._word_match("a*b?c", fuzzy=False)
-    assert leaves(clause, "wildcard")[0]["attr_pairs"]["value"] == "*=a\\*b\\?c"
+def test_words_in_attribute_values_match_as_text() -> None:
+    clause = query._word_match("wireless", fuzzy=False)
+    assert "attr_text^3" in leaves(clause, "multi_match")[0]["fields"]
 
 
 def test_sku_is_matched_exactly_and_never_fuzzed() -> None:
     body = query.text_query("ABC-123")
-    assert {"sku": {"value": "ABC-123", "boost": query.SKU_BOOST}} in leaves(body, "term")
+    exact = leaves(body, "term")
+    assert {"sku": {"value": "ABC-123"}} in exact and {"sku.compact": {"value": "ABC-123"}} in exact
+    assert leaves(body, "constant_score")[0]["boost"] == query.EXACT_BOOST
     for multi in leaves(body, "multi_match"):
         if "fuzziness" in multi:
             assert not any(field.startswith("sku") for field in multi["fields"])
@@ -62,7 +62,7 @@ def test_every_word_must_match_and_name_outweighs_brand_and_description() -> Non
     must = leaves(body, "must")[0]
     assert len(must) == 2
     weights = {field.split("^")[0]: float(field.split("^")[1]) for field in query.EXACT_FIELDS}
-    assert weights["name"] > weights["brand"] > query.ATTRIBUTE_BOOST > weights["description"]
+    assert weights["name"] > weights["brand"] > weights["attr_text"] > weights["description"]
 
 
 def test_synonyms_expand_equivalents_both_ways_and_one_way_rules_one_way() -> None:
@@ -106,9 +106,10 @@ def test_category_facet_lists_children_of_the_selected_category() -> None:
     assert facets.category_children_regex("home-garden/kitchen") == "home-garden/kitchen/[^/]+"
 
 
-def test_relevance_sort_puts_in_stock_first_then_score() -> None:
+def test_relevance_sort_is_the_score_with_availability_inside_it() -> None:
     body = query.search_body(params(q="kettle"), facet_keys=[])
-    assert body["sort"][:2] == [{"in_stock": "desc"}, {"_score": "desc"}]
+    assert body["sort"] == [{"_score": "desc"}, {"id": "asc"}]
+    assert {"filter": {"term": {"in_stock": True}}, "weight": query.IN_STOCK_WEIGHT} in leaves(body, "functions")[0]
     assert body["track_scores"] is True
     assert body["suggest"]["did_you_mean"]["phrase"]["field"] == "spell"
 
@@ -165,11 +166,14 @@ def test_query_words_are_cut_like_the_index_cuts_them() -> None:
         "air", "tv", "c4976", "10.9", "64gb", "1,5", "l", "u.s.a", "don't"]
 
 
-def test_category_words_multiply_the_score_but_never_filter() -> None:
+def test_category_and_brand_words_multiply_the_score_but_never_filter() -> None:
     body = query.text_query("samsung tv", {"tv": ("television",)})
     (scored,) = leaves(body, "function_score")
     assert scored["boost_mode"] == scored["score_mode"] == "multiply"
-    assert [fn["weight"] for fn in scored["functions"]] == [query.CATEGORY_WEIGHT] * 2  # one factor per word
-    tv = scored["functions"][1]["filter"]["bool"]["should"]
+    weights = [fn["weight"] for fn in scored["functions"]]  # a category and a brand factor per word, then stock
+    assert weights == [query.CATEGORY_WEIGHT, query.BRAND_WEIGHT] * 2 + [query.IN_STOCK_WEIGHT]
+    tv = scored["functions"][2]["filter"]["bool"]["should"]
     assert [m["match"]["category_names"]["query"] for m in tv] == ["tv", "television"]
+    tv_brand = scored["functions"][3]["filter"]["bool"]["should"]
+    assert [m["match"]["brand"]["query"] for m in tv_brand] == ["tv", "television"]
     assert "filter" not in scored["query"]["bool"]  # a factor on what matched anyway, never a condition

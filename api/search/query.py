@@ -11,6 +11,7 @@ import binascii
 import json
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Final
 
 from api.search import facets
@@ -25,19 +26,29 @@ MAX_TERMS: Final = 12
 MAX_SYNONYM_WORDS: Final = 3
 FUZZINESS: Final = "AUTO"  # 0 edits up to 2 chars, 1 edit for 3-5, 2 edits from 6 characters
 PREFIX_LENGTH: Final = 1  # the first letter is trusted: a big saving in fuzzy term expansion
-SKU_BOOST: Final = 100.0
+EXACT_BOOST: Final = 10_000.0
+"""A query equal to a product's SKU (with or without its punctuation) or to its whole name: that product first."""
 # Each query word (or synonym phrase) naming the product's category at any level ("tv" for "TV & Video", "tablet"
 # for "Tablets") multiplies its score, so a category's own products outrank others that merely mention the word
 # (a tablet whose model number is "TV-C4976"). A factor, not an added score: it holds whatever the corpus makes
 # of the word's idf in names vs category names. It never filters: the words must still match on their own.
 CATEGORY_WEIGHT: Final = 1.5
+# The same for a word naming the product's brand: "otterbox" ranks OtterBox's cases above a card reader whose
+# name mentions OtterBox, "samsung galaxy s7" the Samsung phone above cases made for it.
+BRAND_WEIGHT: Final = 2.0
+# Availability breaks ties, it does not wall off: in stock multiplies the score by this much, so among comparably
+# relevant hits the sellable one comes first, while a clearly better match that is out of stock still wins.
+IN_STOCK_WEIGHT: Final = 1.1
 
-# Field boosts: name > brand > attributes > category names > description.
-EXACT_FIELDS: Final = (f"{f.NAME_EXACT}^8", f"{f.NAME}^6", f"{f.BRAND}^4", f"{f.CATEGORY_NAMES}^2",
-                       f"{f.DESCRIPTION}^1", f"{f.SKU_TEXT}^6")
+# Field boosts: name > brand > attributes > category names > description. Each word is scored by BM25 on its
+# best field, so its idf counts: a rare word (a color, a model number) outweighs a common one.
+EXACT_FIELDS: Final = (f"{f.NAME_EXACT}^8", f"{f.NAME}^6", f"{f.NAME_JOINED}^6", f"{f.BRAND}^4",
+                       f"{f.ATTR_TEXT}^3", f"{f.CATEGORY_NAMES}^2", f"{f.DESCRIPTION}^1", f"{f.SKU_TEXT}^6")
 FUZZY_FIELDS: Final = (f"{f.NAME}^6", f"{f.BRAND}^4", f"{f.CATEGORY_NAMES}^2", f"{f.DESCRIPTION}^1")
-ATTRIBUTE_BOOST: Final = 3.0
 AUTOCOMPLETE_FIELDS: Final = (f.AUTOCOMPLETE, f"{f.AUTOCOMPLETE}._2gram", f"{f.AUTOCOMPLETE}._3gram")
+# Under relaxation ("any word"), each query word a product matches adds this much before BM25, so products that
+# match more of the query come first and BM25 orders those that match as many.
+COVERAGE_BOOST: Final = 1_000.0
 
 SOURCE_FIELDS: Final = [f.ID, f.SKU, f.NAME, f.BRAND, f.PRICE, f.CURRENCY, f.CATEGORY_PATH, f.IN_STOCK,
                         f.AVAILABLE, f.IMAGES]
@@ -47,8 +58,7 @@ SEARCH_FILTER_PATH: Final = ",".join((
 ))
 
 SORTS: Final[dict[str, list[Any]]] = {
-    # Under relevance, everything in stock ranks before anything out of stock.
-    "relevance": [{f.IN_STOCK: "desc"}, {"_score": "desc"}, {f.ID: "asc"}],
+    "relevance": [{"_score": "desc"}, {f.ID: "asc"}],  # availability is in the score (IN_STOCK_WEIGHT)
     "price_asc": [{f.PRICE: "asc"}, {f.ID: "asc"}],
     "price_desc": [{f.PRICE: "desc"}, {f.ID: "asc"}],
     "newest": [{f.CREATED_AT: "desc"}, {f.ID: "desc"}],
@@ -58,11 +68,18 @@ SORTS: Final[dict[str, list[Any]]] = {
 # Words as OpenSearch's standard tokenizer cuts them: "10.9", "1,5", "u.s.a" and "don't" stay one word (a query
 # word that the index holds as part of a larger token would never match: "10" is not in "10.9").
 _WORD = re.compile(r"\w+(?:(?:[.'\u2019]|(?<=\d),(?=\d))\w+)*", re.UNICODE)
-_WILDCARD_SPECIAL = re.compile(r"([*?\\])")
 
 
 class BadCursor(ValueError):
     """The cursor is not one this API issued for this sort."""
+
+
+@dataclass(frozen=True)
+class Relaxation:
+    """How a query that found nothing is loosened: word groups left out, and whether any one word is enough."""
+
+    dropped: tuple[str, ...] = ()
+    any_word: bool = False
 
 
 # --- text ---------------------------------------------------------------------------------------------
@@ -91,22 +108,15 @@ def group_terms(words: Sequence[str], expansions: Expansions) -> list[tuple[str,
     return groups
 
 
-def _escape_wildcard(text: str) -> str:
-    return _WILDCARD_SPECIAL.sub(r"\\\1", text)
-
-
 def _word_match(text: str, fuzzy: bool) -> dict[str, Any]:
-    """One word (or synonym phrase) anywhere in the product: text fields, SKU, attribute values."""
-    clauses: list[Body] = [
-        {"multi_match": {"query": text, "fields": list(EXACT_FIELDS), "operator": "and", "boost": 2.0}},
-        {"wildcard": {f.ATTR_PAIRS: {"value": f"*{f.ATTR_PAIR_SEPARATOR}{_escape_wildcard(text)}",
-                                     "case_insensitive": True, "boost": ATTRIBUTE_BOOST}}},
-    ]
-    if fuzzy:
-        clauses.append({"multi_match": {"query": text, "fields": list(FUZZY_FIELDS), "operator": "and",
-                                        "fuzziness": FUZZINESS, "prefix_length": PREFIX_LENGTH,
-                                        "max_expansions": 20, "boost": 0.5}})
-    return {"dis_max": {"queries": clauses}}
+    """One word (or synonym phrase) anywhere in the product: text fields, attribute values, SKU."""
+    exact: Body = {"multi_match": {"query": text, "fields": list(EXACT_FIELDS), "operator": "and", "boost": 2.0}}
+    if not fuzzy:
+        return exact
+    typo: Body = {"multi_match": {"query": text, "fields": list(FUZZY_FIELDS), "operator": "and",
+                                  "fuzziness": FUZZINESS, "prefix_length": PREFIX_LENGTH, "max_expansions": 20,
+                                  "boost": 0.5}}
+    return {"dis_max": {"queries": [exact, typo]}}
 
 
 def _group_clause(text: str, alternatives: Sequence[str], last: bool) -> Body:
@@ -118,45 +128,73 @@ def _group_clause(text: str, alternatives: Sequence[str], last: bool) -> Body:
     return options[0] if len(options) == 1 else {"bool": {"should": options, "minimum_should_match": 1}}
 
 
-def _category_match(text: str) -> Body:
-    return {"match": {f.CATEGORY_NAMES: {"query": text, "operator": "and"}}}
+def group_clauses(q: str, expansions: Expansions | None = None) -> list[tuple[str, Body]]:
+    """Each word group of the query with the clause a product must match to match that group."""
+    groups = group_terms(tokenize(q), expansions or {})
+    return [(g, _group_clause(g, alts, last=i == len(groups) - 1)) for i, (g, alts) in enumerate(groups)]
 
 
-def category_weights(groups: Sequence[tuple[str, Sequence[str]]]) -> list[Body]:
-    """function_score functions: one factor per word group found (itself or a synonym) in the category names."""
+def _any_of(options: Sequence[Body]) -> Body:
+    return options[0] if len(options) == 1 else {"bool": {"should": list(options), "minimum_should_match": 1}}
+
+
+def ranking_weights(groups: Sequence[tuple[str, Sequence[str]]]) -> list[Body]:
+    """function_score functions: a factor per word group naming the product's category or its brand, and one for
+    being in stock."""
     functions: list[Body] = []
     for text, alternatives in groups:
-        options = [_category_match(t) for t in (text, *alternatives)]
-        matches = options[0] if len(options) == 1 else {"bool": {"should": options, "minimum_should_match": 1}}
-        functions.append({"filter": matches, "weight": CATEGORY_WEIGHT})
+        words = (text, *alternatives)
+        in_category = _any_of([{"match": {f.CATEGORY_NAMES: {"query": t, "operator": "and"}}} for t in words])
+        functions.append({"filter": in_category, "weight": CATEGORY_WEIGHT})
+        of_brand = _any_of([{"match": {f.BRAND: {"query": t, "operator": "and"}}} for t in words])
+        functions.append({"filter": of_brand, "weight": BRAND_WEIGHT})
+    functions.append({"filter": {"term": {f.IN_STOCK: True}}, "weight": IN_STOCK_WEIGHT})
     return functions
 
 
-def text_query(q: str, expansions: Expansions | None = None) -> Body:
-    """Every word must match somewhere (typo tolerant); exact phrase, exact words and prefixes score higher, and
-    so do products whose category names contain query words.
+def _matching(clauses: Sequence[tuple[str, Body]], relaxation: Relaxation | None) -> Body:
+    """Every word group required; under relaxation the dropped ones left out, or any one group enough (products
+    matching more groups first)."""
+    kept = [clause for text, clause in clauses if relaxation is None or text not in relaxation.dropped]
+    if relaxation is None or not relaxation.any_word:
+        return {"bool": {"must": kept}}
+    coverage = [{"constant_score": {"filter": clause, "boost": COVERAGE_BOOST}} for clause in kept]
+    return {"bool": {"should": [*kept, *coverage], "minimum_should_match": 1}}
 
-    A query equal to a SKU matches that SKU exactly (never fuzzed) and ranks it first.
+
+def text_query(q: str, expansions: Expansions | None = None, relaxation: Relaxation | None = None) -> Body:
+    """Every word must match somewhere (typo tolerant); the exact phrase, words close together and prefixes score
+    higher, and so do products whose category or brand the words name, and products in stock.
+
+    A query equal to a SKU (punctuation or not) or to a product's whole name ranks that product first.
     """
     words = tokenize(q)
     if not words:
-        return {"match_all": {}}
+        return {"function_score": {"query": {"match_all": {}}, "functions": ranking_weights([]),
+                                   "score_mode": "multiply", "boost_mode": "multiply"}}
     text = " ".join(words)
     groups = group_terms(words, expansions or {})
-    must = [_group_clause(g, alts, last=i == len(groups) - 1) for i, (g, alts) in enumerate(groups)]
-    every_word = {"bool": {
-        "must": must,
-        "should": [
-            {"match_phrase": {f.NAME_EXACT: {"query": text, "boost": 10.0}}},
-            {"multi_match": {"query": text, "type": "bool_prefix", "fields": list(AUTOCOMPLETE_FIELDS),
-                             "operator": "and", "boost": 2.0}},
-        ],
-    }}
-    in_category = {"function_score": {"query": every_word, "functions": category_weights(groups),
-                                      "score_mode": "multiply", "boost_mode": "multiply"}}
-    sku = q.strip()
-    return {"bool": {"should": [{"term": {f.SKU: {"value": sku, "boost": SKU_BOOST}}}, in_category],
+    matching = _matching(group_clauses(q, expansions), relaxation)
+    closeness: list[Body] = [{"multi_match": {"query": text, "type": "bool_prefix", "fields": list(AUTOCOMPLETE_FIELDS),
+                                              "operator": "and", "boost": 2.0}}]
+    if len(words) > 1:  # a one-word "phrase" is that word again, which would favour names that merely mention it
+        closeness += [{"match_phrase": {f.NAME_EXACT: {"query": text, "boost": 10.0}}},
+                      {"match_phrase": {f.NAME: {"query": text, "slop": 3, "boost": 3.0}}}]
+    matching["bool"]["should"] = [*matching["bool"].get("should", []), *closeness]
+    ranked = {"function_score": {"query": matching, "functions": ranking_weights(groups),
+                                 "score_mode": "multiply", "boost_mode": "multiply"}}
+    typed = " ".join(q.split())
+    exact = [{"term": {field: {"value": typed}}} for field in (f.SKU, f.SKU_COMPACT, f.NAME_WORDS)]
+    return {"bool": {"should": [{"constant_score": {"filter": _any_of(exact), "boost": EXACT_BOOST}}, ranked],
                      "minimum_should_match": 1}}
+
+
+def word_counts_body(params: SearchParams, expansions: Expansions | None = None) -> Body:
+    """How many sellable products (under the shopper's filters) match each word group: relaxation drops the
+    groups nothing matches first."""
+    filters = [active_only(), *filter_clauses(params).values()]
+    return {"size": 0, "track_total_hits": False, "query": {"bool": {"filter": filters}},
+            "aggs": {"words": {"filters": {"filters": dict(group_clauses(params.q, expansions))}}}}
 
 
 # --- filters ------------------------------------------------------------------------------------------
@@ -218,11 +256,11 @@ def did_you_mean(q: str) -> Body:
 
 
 def search_body(params: SearchParams, facet_keys: Sequence[str], expansions: Expansions | None = None,
-                with_suggest: bool = True) -> Body:
+                with_suggest: bool = True, relaxation: Relaxation | None = None) -> Body:
     """The whole storefront request: hits, disjunctive facets and did-you-mean in one round trip."""
     filters = filter_clauses(params)
     body: Body = {
-        "query": {"bool": {"must": [text_query(params.q, expansions)], "filter": [active_only()]}},
+        "query": {"bool": {"must": [text_query(params.q, expansions, relaxation)], "filter": [active_only()]}},
         "sort": SORTS[params.sort],
         "size": params.per_page,
         "_source": SOURCE_FIELDS,

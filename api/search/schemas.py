@@ -90,6 +90,16 @@ class Facets(Struct):
     availability: AvailabilityFacet
 
 
+class Relaxed(Struct):
+    """The query found nothing as typed, so it was loosened: show "showing results for ..."."""
+
+    dropped: list[str]
+    """Query words (or synonym phrases) left out because no product matches them."""
+    any_word: bool
+    """True when the remaining words found nothing together either, so results match some of them (those
+    matching more words first)."""
+
+
 class SearchResponse(Struct):
     query: str
     total: int
@@ -101,6 +111,8 @@ class SearchResponse(Struct):
     """A better spelling found in the catalog, if any."""
     corrected: bool
     """True when the original query found nothing and `items` are the results of `did_you_mean`."""
+    relaxed: Relaxed | None
+    """Set when the query as typed (and corrected) found nothing and `items` match only part of it."""
     next_cursor: str | None
     """Pass as `cursor` to get the next page (deep paging); null on the last page."""
     fresh: bool

@@ -35,6 +35,7 @@ from api.search.schemas import (
     CategorySuggestion,
     FacetValue,
     ProductSuggestion,
+    Relaxed,
     SearchItem,
     SearchParams,
     SearchResponse,
@@ -304,6 +305,12 @@ async def _run(state: State, rt: SearchRuntime, params: SearchParams, expansions
         if again.get("hits", {}).get("total", {}).get("value", 0):
             raw, params, corrected = again, retry, True
             total = int(raw["hits"]["total"]["value"])
+    relaxed = None
+    if total == 0 and len(query.group_clauses(params.q, expansions)) > 1:
+        relaxation, loose = await _relax(client, alias, params, keys, expansions)
+        if loose is not None:
+            raw, total = loose, int(loose["hits"]["total"]["value"])
+            relaxed = Relaxed(dropped=list(relaxation.dropped), any_word=relaxation.any_word)
     hits = raw.get("hits", {}).get("hits", [])
     aggs = raw.get("aggregations", {})
     paths = [b["key"] for b in facets._buckets(aggs.get("category"))]
@@ -312,9 +319,28 @@ async def _run(state: State, rt: SearchRuntime, params: SearchParams, expansions
     return SearchResponse(
         query=params.q if not corrected else suggestion or params.q, total=total, page=params.page,
         per_page=params.per_page, items=[_item(h) for h in hits], facets=facets.parse(aggs, keys, taxonomy.names),
-        did_you_mean=suggestion, corrected=corrected, next_cursor=_next_cursor(params, hits, total), fresh=fresh,
-        took_ms=0.0,
+        did_you_mean=suggestion, corrected=corrected, relaxed=relaxed, next_cursor=_next_cursor(params, hits, total),
+        fresh=fresh, took_ms=0.0,
     )
+
+
+async def _relax(client: AsyncOpenSearch, alias: str, params: SearchParams, keys: Sequence[str],
+                 expansions: Mapping[str, tuple[str, ...]]) -> tuple[query.Relaxation, dict[str, Any] | None]:
+    """A multi-word query found nothing: leave out the words no product matches, and if the rest still find
+    nothing together, let any one word match (products matching more words first). Runs only on a dead end."""
+    counted = await _opensearch(client, alias, query.word_counts_body(params, expansions), "aggregations")
+    buckets = counted.get("aggregations", {}).get("words", {}).get("buckets", {})
+    absent = tuple(word for word, bucket in buckets.items() if bucket.get("doc_count", 0) == 0)
+    if len(absent) == len(buckets):
+        return query.Relaxation(), None  # no word matches anything: a true zero
+    attempts = [query.Relaxation(dropped=absent)] if absent else []
+    attempts.append(query.Relaxation(dropped=absent, any_word=True))
+    for relaxation in attempts:
+        raw = await _opensearch(client, alias, query.search_body(params, keys, expansions, with_suggest=False,
+                                                                 relaxation=relaxation), query.SEARCH_FILTER_PATH)
+        if raw.get("hits", {}).get("total", {}).get("value", 0):
+            return relaxation, raw
+    return query.Relaxation(), None
 
 
 def _analytics_filters(params: SearchParams) -> dict[str, Any]:
