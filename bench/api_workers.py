@@ -142,7 +142,7 @@ def report(results: dict[str, PassResult], servers: dict[str, str], concurrency:
     print(f"\n{concurrency} concurrent clients; ratios are of medians measured in the same rounds\n")
     print(f"{'pass':<44}{'ok':>7}{'err':>5}{'p50 ms':>9}{'p99 ms':>9}{'req/s':>9}{'rps/raw':>9}")
     for name, r in results.items():
-        raw = results["psycopg SELECT by id" if "products" in name else "OpenSearch _search"]
+        raw = results["OpenSearch _search" if "search" in name else "psycopg SELECT by id"]
         print(f"{name:<44}{len(r.latencies):>7}{r.errors:>5}{r.pct(50):>9.1f}{r.pct(99):>9.1f}{r.throughput:>9.0f}"
               f"{r.throughput / raw.throughput:>9.2f}")
     print()
