@@ -51,6 +51,11 @@ bench: $(STAMP) ## Benchmark suite -> BENCHMARKS.md (BENCH_SCALES="10k 100k 1m" 
 	$(BIN)/catalog stack up
 	$(BIN)/python -m bench.run_all $(foreach scale,$(BENCH_SCALES),--scale $(scale)) --repeat $(BENCH_REPEAT)
 
+.PHONY: relevance
+relevance: $(STAMP) ## Search relevance: MRR@10, nDCG@10, zero results of /search vs plain BM25 (bench/relevance)
+	$(BIN)/catalog stack up
+	$(BIN)/python -m bench.relevance.run --baseline bench/relevance/baseline.json
+
 .PHONY: clean
 clean: ## Stop the stack and delete its data (.stack/, and PostgreSQL's wherever it is) and the venv
 	-$(BIN)/catalog stack clean

@@ -6,14 +6,11 @@ from __future__ import annotations
 import json
 import uuid
 
-import pytest
-
 from catalog.settings import Settings
 
 TOLERANCE = 0.01
 
 
-@pytest.mark.timeout(600)
 def test_search_ndcg_does_not_fall_below_the_baseline(stack: Settings) -> None:
     from bench.relevance import run
 

@@ -80,6 +80,8 @@ class Relaxation:
 
     dropped: tuple[str, ...] = ()
     any_word: bool = False
+    min_match: int | str = 1
+    """Under `any_word`, how many of the word groups a product must match (an OpenSearch minimum_should_match)."""
 
 
 # --- text ---------------------------------------------------------------------------------------------
@@ -159,7 +161,8 @@ def _matching(clauses: Sequence[tuple[str, Body]], relaxation: Relaxation | None
     if relaxation is None or not relaxation.any_word:
         return {"bool": {"must": kept}}
     coverage = [{"constant_score": {"filter": clause, "boost": COVERAGE_BOOST}} for clause in kept]
-    return {"bool": {"should": [*kept, *coverage], "minimum_should_match": 1}}
+    return {"bool": {"must": [{"bool": {"should": kept, "minimum_should_match": relaxation.min_match}}],
+                     "should": coverage}}
 
 
 def text_query(q: str, expansions: Expansions | None = None, relaxation: Relaxation | None = None) -> Body:

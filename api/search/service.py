@@ -51,6 +51,11 @@ log = logging.getLogger(__name__)
 MAX_RESULT_WINDOW: Final = 10_000  # the index's `index.max_result_window` (OpenSearch default)
 TAXONOMY_TTL: Final = 30.0
 COMMON_KEYS_TTL: Final = 60.0
+RELAX_BELOW: Final = 10
+"""A multi-word query finding fewer products than this (a page) is relaxed so the shopper sees more than a few."""
+SHORT_MIN_MATCH: Final = "-34%"
+"""When some were found, the products added must still match about two thirds of the words (all but 1 of 3-5,
+all but 2 of 6-8): the rest of the line or the other colors of what was named, not whatever shares a word."""
 MAX_ATTRIBUTE_VALUES: Final = 20
 ATTR_PARAM: Final = "attr."
 ATTRIBUTE_NAME: Final = re.compile(r"[a-z][a-z0-9_]{0,63}")
@@ -306,8 +311,8 @@ async def _run(state: State, rt: SearchRuntime, params: SearchParams, expansions
             raw, params, corrected = again, retry, True
             total = int(raw["hits"]["total"]["value"])
     relaxed = None
-    if total == 0 and len(query.group_clauses(params.q, expansions)) > 1:
-        relaxation, loose = await _relax(client, alias, params, keys, expansions)
+    if total < RELAX_BELOW and len(query.group_clauses(params.q, expansions)) > 1:
+        relaxation, loose = await _relax(client, alias, params, keys, expansions, total)
         if loose is not None:
             raw, total = loose, int(loose["hits"]["total"]["value"])
             relaxed = Relaxed(dropped=list(relaxation.dropped), any_word=relaxation.any_word)
@@ -325,16 +330,31 @@ async def _run(state: State, rt: SearchRuntime, params: SearchParams, expansions
 
 
 async def _relax(client: AsyncOpenSearch, alias: str, params: SearchParams, keys: Sequence[str],
-                 expansions: Mapping[str, tuple[str, ...]]) -> tuple[query.Relaxation, dict[str, Any] | None]:
-    """A multi-word query found nothing: leave out the words no product matches, and if the rest still find
-    nothing together, let any one word match (products matching more words first). Runs only on a dead end."""
+                 expansions: Mapping[str, tuple[str, ...]], found: int
+                 ) -> tuple[query.Relaxation, dict[str, Any] | None]:
+    """A multi-word query found fewer than RELAX_BELOW products. With some found, let most of the words match: the
+    products matching every word still come first, then those matching most of them (other colors of the case
+    named, the rest of its line). With none found, first leave out the words no product matches, and only if the
+    rest still find nothing together let any word match. Runs only when the first answer came back short."""
+    if found:
+        loosened = query.Relaxation(any_word=True, min_match=SHORT_MIN_MATCH)
+        relaxation, raw = await _first_with_hits(client, alias, params, keys, expansions, [loosened])
+        more = raw is not None and raw["hits"]["total"]["value"] > found
+        return (relaxation, raw) if more else (query.Relaxation(), None)
     counted = await _opensearch(client, alias, query.word_counts_body(params, expansions), "aggregations")
     buckets = counted.get("aggregations", {}).get("words", {}).get("buckets", {})
-    absent = tuple(word for word, bucket in buckets.items() if bucket.get("doc_count", 0) == 0)
-    if len(absent) == len(buckets):
+    words = [word for word, _ in query.group_clauses(params.q, expansions)]  # in the shopper's order
+    absent = tuple(dict.fromkeys(w for w in words if buckets.get(w, {}).get("doc_count", 0) == 0))
+    if len(absent) == len(set(words)):
         return query.Relaxation(), None  # no word matches anything: a true zero
     attempts = [query.Relaxation(dropped=absent)] if absent else []
     attempts.append(query.Relaxation(dropped=absent, any_word=True))
+    return await _first_with_hits(client, alias, params, keys, expansions, attempts)
+
+
+async def _first_with_hits(client: AsyncOpenSearch, alias: str, params: SearchParams, keys: Sequence[str],
+                           expansions: Mapping[str, tuple[str, ...]], attempts: Sequence[query.Relaxation]
+                           ) -> tuple[query.Relaxation, dict[str, Any] | None]:
     for relaxation in attempts:
         raw = await _opensearch(client, alias, query.search_body(params, keys, expansions, with_suggest=False,
                                                                  relaxation=relaxation), query.SEARCH_FILTER_PATH)

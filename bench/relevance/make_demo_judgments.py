@@ -194,7 +194,8 @@ def judgments(products: list[DemoProduct], custom: list[dict[str, Any]], rng: ra
 
     headphone_query("headphones", "category", lambda brand, name, a: 2)
     headphone_query("wireless headphones", "attribute", lambda brand, name, a: 3 if a.get("wireless") else 1)
-    headphone_query("noise cancelling headphones", "attribute", lambda brand, name, a: 3 * bool(a.get("noise_cancelling")))
+    headphone_query("noise cancelling headphones", "attribute",
+                    lambda brand, name, a: 3 * bool(a.get("noise_cancelling")))
     headphone_query("earbuds", "category", lambda brand, name, a: 3 * (a.get("type") == "in-ear"))
     headphone_query("on ear headphones", "attribute",
                     lambda brand, name, a: {"on-ear": 3, "over-ear": 1}.get(a.get("type", ""), 0))

@@ -174,7 +174,8 @@ def import_products(client: TestClient[Litestar], headers: dict[str, str], produ
                 raise SystemExit(f"products.jsonl uses category {sub!r}: add its name to CATEGORIES in run.py")
             parent = existing.get("/".join(parts[:depth - 1])) if depth > 1 else None
             body = {"slug": parts[depth - 1], "name": CATEGORIES[sub], "parent_id": parent}
-            existing[sub] = _check(client.post("/categories", json=body, headers=headers), f"POST /categories {sub}")["id"]
+            created = _check(client.post("/categories", json=body, headers=headers), f"POST /categories {sub}")
+            existing[sub] = created["id"]
     items = []
     for p in products:
         item = {k: v for k, v in p.items() if k not in ("category", "stock")}
@@ -336,7 +337,7 @@ def figures(results: Sequence[QueryResult], meta: dict[str, Any]) -> dict[str, A
     out["per_query"] = [
         {"query": r.judged.query, "kind": r.judged.kind,
          **{f"{s}_ndcg": round(r.ndcg[s], 4) for s in SYSTEMS}, **{f"{s}_rr": round(r.rr[s], 4) for s in SYSTEMS},
-         "search_top": [h.sku for h in r.hits["search"][:3]]}
+         **{f"{s}_hits": len(r.hits[s]) for s in SYSTEMS}, "search_top": [h.sku for h in r.hits["search"][:3]]}
         for r in results
     ]
     return out
@@ -453,10 +454,10 @@ def compare(fig: dict[str, Any], baseline_path: Path) -> tuple[bool, str]:
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.relevance.run", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--database", default=DEFAULT_DB, help=f"scratch database, dropped first (default {DEFAULT_DB})")
+    parser.add_argument("--database", default=DEFAULT_DB, help=f"scratch database, recreated (default {DEFAULT_DB})")
     parser.add_argument("--alias", default=DEFAULT_ALIAS, help=f"scratch index alias (default {DEFAULT_ALIAS})")
     parser.add_argument("--demo-products", type=int, default=DEFAULT_DEMO_PRODUCTS,
-                        help=f"demo catalog size (default {DEFAULT_DEMO_PRODUCTS}; demo_judgments.jsonl is made for it)")
+                        help=f"demo catalog size (default {DEFAULT_DEMO_PRODUCTS}, what demo_judgments.jsonl is for)")
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write the figures (and per-query scores) here")
     parser.add_argument("--baseline", type=Path, metavar="PATH", help="compare with this baseline file")
     parser.add_argument("--check", action="store_true",
