@@ -91,13 +91,13 @@ class Facets(Struct):
 
 
 class Relaxed(Struct):
-    """The query found nothing as typed, so it was loosened: show "showing results for ..."."""
+    """The query as typed found nothing or fewer than a page, so it was loosened ("showing results for ...")."""
 
     dropped: list[str]
     """Query words (or synonym phrases) left out because no product matches them."""
     any_word: bool
-    """True when the remaining words found nothing together either, so results match some of them (those
-    matching more words first)."""
+    """True when items also match only some of the words: the words found nothing together (then any one word
+    is enough), or fewer than a page (then about two thirds of them); products matching more words come first."""
 
 
 class SearchResponse(Struct):
@@ -112,7 +112,7 @@ class SearchResponse(Struct):
     corrected: bool
     """True when the original query found nothing and `items` are the results of `did_you_mean`."""
     relaxed: Relaxed | None
-    """Set when the query as typed (and corrected) found nothing and `items` match only part of it."""
+    """Set when the query as typed (and corrected) came back short and `items` include partial matches."""
     next_cursor: str | None
     """Pass as `cursor` to get the next page (deep paging); null on the last page."""
     fresh: bool
