@@ -142,7 +142,8 @@ def make_queries(facts: CatalogFacts, count: int, rng: random.Random) -> list[Pa
 
 
 def raw_bodies(queries: Sequence[Params], dsn: str, os_url: str, alias: str) -> list[bytes]:
-    """The exact bodies the API sends for each query (same builders, facet keys and synonyms)."""
+    """The exact bodies the API sends first for each query (same builders, facet keys and synonyms; a query that
+    comes back short is followed by typo-tolerant and relaxed passes, which the API's figures include)."""
     from api.search import facets, query, service
     from api.search.synonyms import build_expansions
 
@@ -162,7 +163,7 @@ def raw_bodies(queries: Sequence[Params], dsn: str, os_url: str, alias: str) -> 
             in_stock=True if "in_stock" in single else None, sort=single.get("sort", "relevance"),
             page=int(single.get("page", 1)), per_page=20, cursor=None, attributes=params)
         keys = service.facet_keys(parsed, taxonomy, common)
-        bodies.append(json.dumps(query.search_body(parsed, keys, expansions)).encode())
+        bodies.append(json.dumps(query.search_body(parsed, keys, expansions, query.EXACT)).encode())
     return bodies
 
 
@@ -254,6 +255,73 @@ async def run_all(args: argparse.Namespace, api_url: str, os_url: str, alias: st
         return results
 
 
+def minimal_body(params: Params) -> bytes:
+    """The least a storefront needs: BM25 multi_match (name^3, brand^2, description), the shopper's category and
+    brand filters, brand and category terms facets, 20 hits. The "feature tax" is the catalog's cost over this."""
+    single = dict(params)
+    must: dict[str, object] = ({"multi_match": {"query": single["q"], "fields": ["name^3", "brand^2", "description"]}}
+                               if "q" in single else {"match_all": {}})
+    filters: list[dict[str, object]] = [{"term": {"status": "active"}}]
+    if "category" in single:
+        filters.append({"term": {"category_path": single["category"]}})
+    brands = [v for k, v in params if k == "brand"]
+    if brands:
+        filters.append({"terms": {"brand.keyword": brands}})
+    body = {"query": {"bool": {"must": must, "filter": filters}}, "size": 20,
+            "aggs": {"brand": {"terms": {"field": "brand.keyword", "size": 20}},
+                     "category": {"terms": {"field": "category_path", "size": 50}}}}
+    return json.dumps(body).encode()
+
+
+async def feature_tax(args: argparse.Namespace, api_url: str, os_url: str, alias: str, queries: list[Params],
+                      bodies: list[bytes]) -> list[PassResult]:
+    """One client, every query distinct: the minimal body and the catalog's first body straight to OpenSearch,
+    and `/search` uncached, each for browse-only (no `q`) and text queries, interleaved in rounds."""
+    from api.search.query import SEARCH_FILTER_PATH
+
+    kinds = {"browse": [i for i, p in enumerate(queries) if "q" not in dict(p)],
+             "text": [i for i, p in enumerate(queries) if "q" in dict(p)]}
+    minimal = [minimal_body(p) for p in queries]
+    urls = [f"{api_url}/search?{urlencode(p)}" for p in queries]
+    headers = {"content-type": "application/json"}
+    async with httpx.AsyncClient(timeout=60) as http:
+        def raw(chosen: list[bytes], picks: list[int], path: str) -> Callable[[int], Awaitable[bool]]:
+            async def send(i: int) -> bool:
+                body = chosen[picks[i % len(picks)]]
+                return (await http.post(f"{os_url}/{alias}/_search{path}", content=body,
+                                        headers=headers)).status_code == 200
+            return send
+
+        def api(picks: list[int]) -> Callable[[int], Awaitable[bool]]:
+            async def send(i: int) -> bool:
+                response = await http.get(urls[picks[i % len(picks)]], headers={"cache-control": "no-cache"})
+                return response.status_code == 200
+            return send
+
+        passes = []
+        for kind, picks in kinds.items():
+            if picks:
+                passes += [(f"{kind}: minimal body", raw(minimal, picks, "")),
+                           (f"{kind}: catalog body", raw(bodies, picks, f"?filter_path={SEARCH_FILTER_PATH}")),
+                           (f"{kind}: /search uncached", api(picks))]
+        results = {name: PassResult(name) for name, _ in passes}
+        per_round = max(1, args.tax_requests // max(1, args.rounds))
+        for _ in range(max(1, args.rounds)):
+            for name, send in passes:
+                merge(results[name], await run_pass(name, send, per_round, concurrency=1,
+                                                    max_seconds=args.max_seconds))
+        return list(results.values())
+
+
+def print_tax(results: list[PassResult]) -> None:
+    by_name = {r.name: r for r in results}
+    print("\nfeature tax, one client, distinct queries")
+    print(f"{'pass':<30}{'ok':>6}{'p50 ms':>9}{'p95 ms':>9}{'x minimal':>11}")
+    for r in results:
+        base = by_name[r.name.split(":")[0] + ": minimal body"]
+        print(f"{r.name:<30}{len(r.latencies):>6}{r.pct(50):>9.1f}{r.pct(95):>9.1f}{r.pct(50) / base.pct(50):>11.2f}")
+
+
 def figures(results: list[PassResult]) -> dict[str, float]:
     """Flat numbers per pass: `<pass>: p50 ms`, `p95 ms`, `p99 ms`, `req/s`, `errors`."""
     out: dict[str, float] = {}
@@ -264,14 +332,19 @@ def figures(results: list[PassResult]) -> dict[str, float]:
 
 
 def measure(args: argparse.Namespace, api_url: str) -> list[PassResult]:
-    """Build the query mix from the catalog the settings point at and run every pass against `api_url`."""
+    """Build the query mix from the catalog the settings point at and run every pass against `api_url`: the 16-client
+    passes, then (unless `--tax-requests 0`) the single-client feature-tax passes."""
     from catalog.settings import get_settings
 
     settings = get_settings()
     facts = catalog_facts(settings.postgres_dsn)
     queries = make_queries(facts, args.distinct, random.Random(args.seed))
     bodies = raw_bodies(queries, settings.postgres_dsn, settings.opensearch_url, settings.index_alias)
-    return asyncio.run(run_all(args, api_url, settings.opensearch_url, settings.index_alias, queries, bodies))
+    results = asyncio.run(run_all(args, api_url, settings.opensearch_url, settings.index_alias, queries, bodies))
+    if args.tax_requests:
+        results += asyncio.run(feature_tax(args, api_url, settings.opensearch_url, settings.index_alias, queries,
+                                           bodies))
+    return results
 
 
 def print_table(results: list[PassResult], concurrency: int, distinct: int) -> None:
@@ -302,6 +375,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--distinct", type=int, default=400, help="distinct queries in the mix")
     parser.add_argument("--seed", type=int, default=7, help="random seed of the query mix")
     parser.add_argument("--max-seconds", type=float, default=120, help="time bound of each pass per round")
+    parser.add_argument("--tax-requests", type=int, default=400,
+                        help="single-client requests per feature-tax pass (0: skip the feature tax)")
     parser.add_argument("--rounds", type=int, default=4,
                         help="interleave raw, uncached and cached in this many rounds (same machine load)")
     return parser.parse_args(argv)
@@ -329,7 +404,10 @@ def run(args: argparse.Namespace) -> tuple[list[PassResult], dict[str, float]]:
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
     results, _ = run(args)
-    print_table(results, args.concurrency, args.distinct)
+    load = [r for r in results if ":" not in r.name]
+    print_table(load, args.concurrency, args.distinct)
+    if len(load) < len(results):
+        print_tax([r for r in results if ":" in r.name])
 
 
 if __name__ == "__main__":

@@ -196,8 +196,11 @@ def _keyword(**extra: Any) -> dict[str, Any]:
     return {"type": "keyword", **extra}
 
 
-def _product_text(**fields: Any) -> dict[str, Any]:
+def _product_text(offsets: bool = False, **fields: Any) -> dict[str, Any]:
+    """`offsets`: the highlighted fields keep term offsets, so highlighting reads them instead of re-analysing."""
     spec: dict[str, Any] = {"type": "text", "analyzer": "product_text"}
+    if offsets:
+        spec["index_options"] = "offsets"
     if fields:
         spec["fields"] = fields
     return spec
@@ -219,24 +222,28 @@ def index_mappings() -> dict[str, Any]:
                 },
             ),
             NAME: _product_text(
+                offsets=True,
                 exact={"type": "text", "analyzer": "product_exact"},
                 joined={"type": "text", "analyzer": "product_joined"},
                 sort={"type": "keyword", "normalizer": "lowercase_ascii", "ignore_above": 256},
                 words={"type": "keyword", "normalizer": "words", "ignore_above": 512},
             ),
-            BRAND: _product_text(keyword={"type": "keyword", "ignore_above": 256}),
-            DESCRIPTION: _product_text(),
+            # Facet fields build their global ordinals at refresh, not in the first search after it.
+            BRAND: _product_text(
+                offsets=True, keyword={"type": "keyword", "ignore_above": 256, "eager_global_ordinals": True}
+            ),
+            DESCRIPTION: _product_text(offsets=True),
             AUTOCOMPLETE: {"type": "search_as_you_type", "analyzer": "product_exact"},
             SPELL: {"type": "text", "analyzer": "spell_shingle"},
             CATEGORY_ID: {"type": "long"},
-            CATEGORY_PATH: _keyword(ignore_above=1024),
+            CATEGORY_PATH: _keyword(ignore_above=1024, eager_global_ordinals=True),
             CATEGORY_NAMES: _product_text(keyword={"type": "keyword", "ignore_above": 256}),
             STATUS: _keyword(),
             PRICE: {"type": "scaled_float", "scaling_factor": PRICE_SCALING_FACTOR},
             CURRENCY: _keyword(),
             AVAILABLE: {"type": "integer"},
             IN_STOCK: {"type": "boolean"},
-            ATTR_PAIRS: _keyword(ignore_above=512),
+            ATTR_PAIRS: _keyword(ignore_above=512, eager_global_ordinals=True),
             ATTR_KEYS: _keyword(),
             ATTR_TEXT: _product_text(),
             ATTR_NUMBERS: {"type": "object", "dynamic": True},

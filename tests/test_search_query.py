@@ -79,7 +79,7 @@ def test_multi_word_synonyms_are_grouped() -> None:
         ("new", ()), ("smart phone", ("smartphone",))]
 
 
-def test_filters_go_to_post_filter_and_each_facet_skips_only_its_own_filter() -> None:
+def test_filters_but_the_category_go_to_post_filter_and_each_facet_skips_only_its_own_filter() -> None:
     p = params(brand=["B", "A"], category="tv", in_stock=True,
                attributes=[("attr.color", "red"), ("attr.color", "blue"), ("attr.size", "m")])
     body = query.search_body(p, facet_keys=["color", "size"])
@@ -91,7 +91,9 @@ def test_filters_go_to_post_filter_and_each_facet_skips_only_its_own_filter() ->
     assert "brand.keyword" not in brand_filters and "color=red" in brand_filters
     color_filters = json.dumps(body["aggs"]["attr.color"]["filter"])
     assert "color=red" not in color_filters and "size=m" in color_filters and "brand.keyword" in color_filters
-    assert body["query"]["bool"]["filter"] == [{"term": {"status": "active"}}]
+    # The category scopes the query itself (its facet lists only the chosen category's children).
+    assert body["query"]["bool"]["filter"] == [{"term": {"status": "active"}}, {"term": {"category_path": "tv"}}]
+    assert "category_path" not in json.dumps(body["post_filter"])
 
 
 def test_without_filters_facets_are_plain_aggregations() -> None:
@@ -111,7 +113,9 @@ def test_relevance_sort_is_the_score_with_availability_inside_it() -> None:
     assert body["sort"] == [{"_score": "desc"}, {"id": "asc"}]
     assert {"filter": {"term": {"in_stock": True}}, "weight": query.IN_STOCK_WEIGHT} in leaves(body, "functions")[0]
     assert body["track_scores"] is True
-    assert body["suggest"]["did_you_mean"]["phrase"]["field"] == "spell"
+    assert "suggest" not in body  # the first pass is exact and asks for no spelling
+    tolerant = query.search_body(params(q="kettle"), facet_keys=[], matching=query.TYPO_TOLERANT, with_suggest=True)
+    assert tolerant["suggest"]["did_you_mean"]["phrase"]["field"] == "spell"
 
 
 def test_cursor_round_trips_and_replaces_from() -> None:

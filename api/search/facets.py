@@ -1,7 +1,9 @@
 """Disjunctive facets: every facet counts under all filters except its own, in the one search request.
 
-The main query carries only what is never negotiable (active products, the text); the shopper's filters go
-to `post_filter` for the hits, and each facet's aggregation is wrapped in a `filter` of the other filters.
+The main query carries what no facet needs to look past (active products, the text, the chosen category: the
+category facet lists that category's children); the shopper's other filters go to `post_filter` for the hits,
+and each facet's aggregation is wrapped in a `filter` of the other filters. Price stats and ranges share one
+wrapper.
 """
 
 from __future__ import annotations
@@ -50,14 +52,17 @@ def price_ranges() -> list[Body]:
     return ranges
 
 
-def _except(filters: Mapping[str, Body], own: str, inner: Body) -> Body:
-    """`inner` under every filter but `own`: the disjunctive part."""
+def _others(filters: Mapping[str, Body], own: str) -> Body | None:
     others = [clause for name, clause in filters.items() if name != own]
     if not others:
-        return inner
-    wrapped: Body = {"filter": others[0] if len(others) == 1 else {"bool": {"filter": others}}}
-    wrapped["aggs"] = {"f": inner}
-    return wrapped
+        return None
+    return others[0] if len(others) == 1 else {"bool": {"filter": others}}
+
+
+def _except(filters: Mapping[str, Body], own: str, inner: Body) -> Body:
+    """`inner` under every filter but `own`: the disjunctive part."""
+    others = _others(filters, own)
+    return inner if others is None else {"filter": others, "aggs": {"f": inner}}
 
 
 def aggregations(params: SearchParams, filters: Mapping[str, Body], attribute_keys: Sequence[str]) -> Body:
@@ -66,8 +71,10 @@ def aggregations(params: SearchParams, filters: Mapping[str, Body], attribute_ke
         "brand": _except(filters, "brand", {"terms": {"field": f.BRAND_KEYWORD, "size": BRAND_SIZE}}),
         "category": _except(filters, "category", {"terms": {
             "field": f.CATEGORY_PATH, "size": CATEGORY_SIZE, "include": category_children_regex(params.category)}}),
-        "price_stats": _except(filters, "price", {"stats": {"field": f.PRICE}}),
-        "price_ranges": _except(filters, "price", {"range": {"field": f.PRICE, "ranges": price_ranges()}}),
+        "price": {"filter": _others(filters, "price") or {"match_all": {}}, "aggs": {
+            "stats": {"stats": {"field": f.PRICE}},
+            "ranges": {"range": {"field": f.PRICE, "ranges": price_ranges()}},
+        }},
         "availability": _except(filters, "availability", {"terms": {"field": f.IN_STOCK, "size": 2}}),
     }
     for key in attribute_keys:
@@ -121,7 +128,7 @@ def parse(aggs: Body, attribute_keys: Sequence[str], category_names: Mapping[str
         brand=[FacetValue(b["key"], b["doc_count"]) for b in _buckets(aggs.get("brand"))],
         category=category,
         attributes=attributes,
-        price=_price(aggs.get("price_stats"), aggs.get("price_ranges")),
+        price=_price(aggs.get("price", {}).get("stats"), aggs.get("price", {}).get("ranges")),
         availability=_availability(aggs.get("availability")),
     )
 

@@ -75,13 +75,24 @@ class BadCursor(ValueError):
 
 
 @dataclass(frozen=True)
-class Relaxation:
-    """How a query that found nothing is loosened: word groups left out, and whether any one word is enough."""
+class Matching:
+    """How the words must match. The first pass is exact (no fuzzy expansion, the cheapest); only when it comes back
+    short do later passes tolerate typos, then leave words out or let most or any of them do."""
 
+    typos: bool = False
     dropped: tuple[str, ...] = ()
+    """Word groups left out (no product has them)."""
     any_word: bool = False
     min_match: int | str = 1
     """Under `any_word`, how many of the word groups a product must match (an OpenSearch minimum_should_match)."""
+
+    @property
+    def relaxed(self) -> bool:
+        return bool(self.dropped) or self.any_word
+
+
+EXACT: Final = Matching()
+TYPO_TOLERANT: Final = Matching(typos=True)
 
 
 # --- text ---------------------------------------------------------------------------------------------
@@ -121,19 +132,20 @@ def _word_match(text: str, fuzzy: bool) -> dict[str, Any]:
     return {"dis_max": {"queries": [exact, typo]}}
 
 
-def _group_clause(text: str, alternatives: Sequence[str], last: bool) -> Body:
-    """A word group matches through itself (fuzzy), any synonym (exact) or, for the last one, as a prefix."""
-    options = [_word_match(text, fuzzy=True)]
+def _group_clause(text: str, alternatives: Sequence[str], last: bool, typos: bool) -> Body:
+    """A word group matches through itself (fuzzy if `typos`), any synonym (exact) or, for the last one, as a
+    prefix."""
+    options = [_word_match(text, fuzzy=typos)]
     options += [_word_match(alt, fuzzy=False) for alt in alternatives]
     if last and " " not in text and len(text) >= 2:
         options.append({"prefix": {f.AUTOCOMPLETE: {"value": text, "boost": 0.8}}})
     return options[0] if len(options) == 1 else {"bool": {"should": options, "minimum_should_match": 1}}
 
 
-def group_clauses(q: str, expansions: Expansions | None = None) -> list[tuple[str, Body]]:
+def group_clauses(q: str, expansions: Expansions | None = None, typos: bool = True) -> list[tuple[str, Body]]:
     """Each word group of the query with the clause a product must match to match that group."""
     groups = group_terms(tokenize(q), expansions or {})
-    return [(g, _group_clause(g, alts, last=i == len(groups) - 1)) for i, (g, alts) in enumerate(groups)]
+    return [(g, _group_clause(g, alts, last=i == len(groups) - 1, typos=typos)) for i, (g, alts) in enumerate(groups)]
 
 
 def _any_of(options: Sequence[Body]) -> Body:
@@ -154,19 +166,20 @@ def ranking_weights(groups: Sequence[tuple[str, Sequence[str]]]) -> list[Body]:
     return functions
 
 
-def _matching(clauses: Sequence[tuple[str, Body]], relaxation: Relaxation | None) -> Body:
-    """Every word group required; under relaxation the dropped ones left out, or any one group enough (products
+def _required(clauses: Sequence[tuple[str, Body]], matching: Matching) -> Body:
+    """Every word group required; relaxed, the dropped ones left out, or `min_match` of them enough (products
     matching more groups first)."""
-    kept = [clause for text, clause in clauses if relaxation is None or text not in relaxation.dropped]
-    if relaxation is None or not relaxation.any_word:
+    kept = [clause for text, clause in clauses if text not in matching.dropped]
+    if not matching.any_word:
         return {"bool": {"must": kept}}
     coverage = [{"constant_score": {"filter": clause, "boost": COVERAGE_BOOST}} for clause in kept]
-    return {"bool": {"must": [{"bool": {"should": kept, "minimum_should_match": relaxation.min_match}}],
+    return {"bool": {"must": [{"bool": {"should": kept, "minimum_should_match": matching.min_match}}],
                      "should": coverage}}
 
 
-def text_query(q: str, expansions: Expansions | None = None, relaxation: Relaxation | None = None) -> Body:
-    """Every word must match somewhere (typo tolerant); the exact phrase, words close together and prefixes score
+def text_query(q: str, expansions: Expansions | None = None, matching: Matching = TYPO_TOLERANT) -> Body:
+    """Every word must match somewhere (typo tolerant unless `matching` is EXACT); the exact phrase, words close
+    together and prefixes score
     higher, and so do products whose category or brand the words name, and products in stock.
 
     A query equal to a SKU (punctuation or not) or to a product's whole name ranks that product first.
@@ -177,14 +190,14 @@ def text_query(q: str, expansions: Expansions | None = None, relaxation: Relaxat
                                    "score_mode": "multiply", "boost_mode": "multiply"}}
     text = " ".join(words)
     groups = group_terms(words, expansions or {})
-    matching = _matching(group_clauses(q, expansions), relaxation)
+    required = _required(group_clauses(q, expansions, matching.typos), matching)
     closeness: list[Body] = [{"multi_match": {"query": text, "type": "bool_prefix", "fields": list(AUTOCOMPLETE_FIELDS),
                                               "operator": "and", "boost": 2.0}}]
     if len(words) > 1:  # a one-word "phrase" is that word again, which would favour names that merely mention it
         closeness += [{"match_phrase": {f.NAME_EXACT: {"query": text, "boost": 10.0}}},
                       {"match_phrase": {f.NAME: {"query": text, "slop": 3, "boost": 3.0}}}]
-    matching["bool"]["should"] = [*matching["bool"].get("should", []), *closeness]
-    ranked = {"function_score": {"query": matching, "functions": ranking_weights(groups),
+    required["bool"]["should"] = [*required["bool"].get("should", []), *closeness]
+    ranked = {"function_score": {"query": required, "functions": ranking_weights(groups),
                                  "score_mode": "multiply", "boost_mode": "multiply"}}
     typed = " ".join(q.split())
     exact = [{"term": {field: {"value": typed}}} for field in (f.SKU, f.SKU_COMPACT, f.NAME_WORDS)]
@@ -197,7 +210,7 @@ def word_counts_body(params: SearchParams, expansions: Expansions | None = None)
     groups nothing matches first."""
     filters = [active_only(), *filter_clauses(params).values()]
     return {"size": 0, "track_total_hits": False, "query": {"bool": {"filter": filters}},
-            "aggs": {"words": {"filters": {"filters": dict(group_clauses(params.q, expansions))}}}}
+            "aggs": {"words": {"filters": {"filters": dict(group_clauses(params.q, expansions, typos=True))}}}}
 
 
 # --- filters ------------------------------------------------------------------------------------------
@@ -237,12 +250,19 @@ def combine(clauses: Sequence[Body]) -> Body | None:
 
 # --- the search body -----------------------------------------------------------------------------------
 
-def highlight() -> Body:
+def highlight(q: str, typos: bool) -> Body:
+    """The matched words in name, brand and description, found with a plain multi_match over just those fields
+    (not the whole ranking query, whose fuzzy and phrase clauses the highlighter would otherwise rerun per hit);
+    the fields index offsets, so no text is re-analysed."""
+    words: Body = {"query": normalize_query(q), "fields": [f.NAME, f.BRAND, f.DESCRIPTION]}
+    if typos:
+        words |= {"fuzziness": FUZZINESS, "prefix_length": PREFIX_LENGTH, "max_expansions": 20}
     return {
         "encoder": "html",
         "pre_tags": ["<em>"],
         "post_tags": ["</em>"],
         "require_field_match": False,
+        "highlight_query": {"multi_match": words},
         "fields": {
             f.NAME: {"number_of_fragments": 0},
             f.BRAND: {"number_of_fragments": 0},
@@ -259,11 +279,19 @@ def did_you_mean(q: str) -> Body:
 
 
 def search_body(params: SearchParams, facet_keys: Sequence[str], expansions: Expansions | None = None,
-                with_suggest: bool = True, relaxation: Relaxation | None = None) -> Body:
-    """The whole storefront request: hits, disjunctive facets and did-you-mean in one round trip."""
+                matching: Matching = TYPO_TOLERANT, with_suggest: bool = False) -> Body:
+    """The whole storefront request: hits, disjunctive facets and (`with_suggest`) did-you-mean in one round trip.
+
+    The category filter sits in the query, not in `post_filter`: the category facet lists only the chosen
+    category's children anyway, so no facet needs the products outside it, and every aggregation then scans only
+    the chosen category. The other filters stay in `post_filter` (each facet counts under all but its own).
+    """
     filters = filter_clauses(params)
+    scope = [active_only()]
+    if "category" in filters:
+        scope.append(filters.pop("category"))
     body: Body = {
-        "query": {"bool": {"must": [text_query(params.q, expansions, relaxation)], "filter": [active_only()]}},
+        "query": {"bool": {"must": [text_query(params.q, expansions, matching)], "filter": scope}},
         "sort": SORTS[params.sort],
         "size": params.per_page,
         "_source": SOURCE_FIELDS,
@@ -280,7 +308,7 @@ def search_body(params: SearchParams, facet_keys: Sequence[str], expansions: Exp
     if params.sort == "relevance":
         body["track_scores"] = True
     if tokenize(params.q):
-        body["highlight"] = highlight()
+        body["highlight"] = highlight(params.q, matching.typos)
         if with_suggest:
             body["suggest"] = did_you_mean(params.q)
     return body

@@ -150,12 +150,17 @@ def cache_identity(params: SearchParams) -> str:
 class Taxonomy:
     names: dict[str, str] = field(default_factory=dict)
     facetable: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    never_facetable: frozenset[str] = frozenset()
+    """Attributes defined somewhere and facetable nowhere (a GTIN): never a facet, even among the common keys."""
 
     @classmethod
     def from_rows(cls, rows: Iterable[Sequence[Any]]) -> Taxonomy:
-        """From the rows of TAXONOMY_SQL: (path, name, facetable attribute names)."""
+        """From the rows of TAXONOMY_SQL: (path, name, facetable attribute names, other attribute names)."""
         listed = list(rows)
-        return cls({r[0]: r[1] for r in listed}, {r[0]: tuple(r[2]) for r in listed if r[2]})
+        facetable = {r[0]: tuple(r[2]) for r in listed if r[2]}
+        anywhere = {name for names in facetable.values() for name in names}
+        never = frozenset(name for r in listed for name in r[3] if name not in anywhere)
+        return cls({r[0]: r[1] for r in listed}, facetable, never)
 
     def facetable_for(self, category: str) -> list[str]:
         """Facetable attributes of the category, including those inherited from its ancestors."""
@@ -166,7 +171,8 @@ class Taxonomy:
 
 
 TAXONOMY_SQL = text("""
-SELECT c.path, c.name, coalesce(array_agg(a.name ORDER BY a.name) FILTER (WHERE a.facetable), '{}')
+SELECT c.path, c.name, coalesce(array_agg(a.name ORDER BY a.name) FILTER (WHERE a.facetable), '{}'),
+       coalesce(array_agg(a.name ORDER BY a.name) FILTER (WHERE NOT a.facetable), '{}')
 FROM categories c LEFT JOIN category_attributes a ON a.category_id = c.id
 GROUP BY c.path, c.name
 """)
@@ -281,7 +287,7 @@ class SearchRequest:
 def facet_keys(params: SearchParams, taxonomy: Taxonomy, common_keys: Sequence[str]) -> list[str]:
     """Attribute facets: facetable for the chosen category (else the most common keys), plus filtered ones."""
     keys = taxonomy.facetable_for(params.category) if params.category else []
-    keys = (keys or list(common_keys))[: facets.MAX_ATTRIBUTE_FACETS]
+    keys = (keys or [k for k in common_keys if k not in taxonomy.never_facetable])[: facets.MAX_ATTRIBUTE_FACETS]
     return list(dict.fromkeys([*keys, *(name for name, _ in params.attributes)]))
 
 
@@ -298,24 +304,31 @@ async def _run(state: State, rt: SearchRuntime, params: SearchParams, expansions
     alias = state.settings.index_alias
     taxonomy = await rt.current_taxonomy(state.sessions, [params.category] if params.category else [])
     keys = await _facet_keys(rt, client, alias, params, taxonomy)
-    raw = await _opensearch(client, alias, query.search_body(params, keys, expansions),
+    raw = await _opensearch(client, alias, query.search_body(params, keys, expansions, query.EXACT),
                             query.SEARCH_FILTER_PATH, params)
-    suggestion = _suggestion(raw, params.q)
-    corrected = False
-    total = int(raw.get("hits", {}).get("total", {}).get("value", 0))
+    total = _total(raw)
+    suggestion, corrected, relaxed = None, False, None
+    words = len(query.tokenize(params.q))
+    if words and total < RELAX_BELOW:
+        # Short: tolerate typos (fuzzy expansion only now, never for the queries whose exact words found plenty)
+        # and ask for a better spelling in the same request.
+        tolerant = await _opensearch(client, alias, query.search_body(params, keys, expansions, query.TYPO_TOLERANT,
+                                                                      with_suggest=True),
+                                     query.SEARCH_FILTER_PATH, params)
+        suggestion = _suggestion(tolerant, params.q)
+        if _total(tolerant) > total:
+            raw, total = tolerant, _total(tolerant)
     if total == 0 and suggestion:
         retry = msgspec.structs.replace(params, q=suggestion, search_after=None, page=1)
-        again = await _opensearch(client, alias, query.search_body(retry, keys, expansions, with_suggest=False),
+        again = await _opensearch(client, alias, query.search_body(retry, keys, expansions),
                                   query.SEARCH_FILTER_PATH)
-        if again.get("hits", {}).get("total", {}).get("value", 0):
-            raw, params, corrected = again, retry, True
-            total = int(raw["hits"]["total"]["value"])
-    relaxed = None
+        if _total(again):
+            raw, params, corrected, total = again, retry, True, _total(again)
     if total < RELAX_BELOW and len(query.group_clauses(params.q, expansions)) > 1:
-        relaxation, loose = await _relax(client, alias, params, keys, expansions, total)
+        matching, loose = await _relax(client, alias, params, keys, expansions, total)
         if loose is not None:
-            raw, total = loose, int(loose["hits"]["total"]["value"])
-            relaxed = Relaxed(dropped=list(relaxation.dropped), any_word=relaxation.any_word)
+            raw, total = loose, _total(loose)
+            relaxed = Relaxed(dropped=list(matching.dropped), any_word=matching.any_word)
     hits = raw.get("hits", {}).get("hits", [])
     aggs = raw.get("aggregations", {})
     paths = [b["key"] for b in facets._buckets(aggs.get("category"))]
@@ -329,38 +342,42 @@ async def _run(state: State, rt: SearchRuntime, params: SearchParams, expansions
     )
 
 
+def _total(raw: dict[str, Any]) -> int:
+    return int(raw.get("hits", {}).get("total", {}).get("value", 0))
+
+
 async def _relax(client: AsyncOpenSearch, alias: str, params: SearchParams, keys: Sequence[str],
                  expansions: Mapping[str, tuple[str, ...]], found: int
-                 ) -> tuple[query.Relaxation, dict[str, Any] | None]:
+                 ) -> tuple[query.Matching, dict[str, Any] | None]:
     """A multi-word query found fewer than RELAX_BELOW products. With some found, let most of the words match: the
     products matching every word still come first, then those matching most of them (other colors of the case
     named, the rest of its line). With none found, first leave out the words no product matches, and only if the
     rest still find nothing together let any word match. Runs only when the first answer came back short."""
     if found:
-        loosened = query.Relaxation(any_word=True, min_match=SHORT_MIN_MATCH)
-        relaxation, raw = await _first_with_hits(client, alias, params, keys, expansions, [loosened])
-        more = raw is not None and raw["hits"]["total"]["value"] > found
-        return (relaxation, raw) if more else (query.Relaxation(), None)
+        loosened = query.Matching(typos=True, any_word=True, min_match=SHORT_MIN_MATCH)
+        matching, raw = await _first_with_hits(client, alias, params, keys, expansions, [loosened])
+        more = raw is not None and _total(raw) > found
+        return (matching, raw) if more else (query.TYPO_TOLERANT, None)
     counted = await _opensearch(client, alias, query.word_counts_body(params, expansions), "aggregations")
     buckets = counted.get("aggregations", {}).get("words", {}).get("buckets", {})
     words = [word for word, _ in query.group_clauses(params.q, expansions)]  # in the shopper's order
     absent = tuple(dict.fromkeys(w for w in words if buckets.get(w, {}).get("doc_count", 0) == 0))
     if len(absent) == len(set(words)):
-        return query.Relaxation(), None  # no word matches anything: a true zero
-    attempts = [query.Relaxation(dropped=absent)] if absent else []
-    attempts.append(query.Relaxation(dropped=absent, any_word=True))
+        return query.TYPO_TOLERANT, None  # no word matches anything: a true zero
+    attempts = [query.Matching(typos=True, dropped=absent)] if absent else []
+    attempts.append(query.Matching(typos=True, dropped=absent, any_word=True))
     return await _first_with_hits(client, alias, params, keys, expansions, attempts)
 
 
 async def _first_with_hits(client: AsyncOpenSearch, alias: str, params: SearchParams, keys: Sequence[str],
-                           expansions: Mapping[str, tuple[str, ...]], attempts: Sequence[query.Relaxation]
-                           ) -> tuple[query.Relaxation, dict[str, Any] | None]:
-    for relaxation in attempts:
-        raw = await _opensearch(client, alias, query.search_body(params, keys, expansions, with_suggest=False,
-                                                                 relaxation=relaxation), query.SEARCH_FILTER_PATH)
-        if raw.get("hits", {}).get("total", {}).get("value", 0):
-            return relaxation, raw
-    return query.Relaxation(), None
+                           expansions: Mapping[str, tuple[str, ...]], attempts: Sequence[query.Matching]
+                           ) -> tuple[query.Matching, dict[str, Any] | None]:
+    for matching in attempts:
+        raw = await _opensearch(client, alias, query.search_body(params, keys, expansions, matching),
+                                query.SEARCH_FILTER_PATH)
+        if _total(raw):
+            return matching, raw
+    return query.TYPO_TOLERANT, None
 
 
 def _analytics_filters(params: SearchParams) -> dict[str, Any]:
