@@ -83,6 +83,11 @@ def search_rows(_: list[Figures]) -> list[Row]:
         for metric, unit in (("p50 ms", "ms"), ("p95 ms", "ms"), ("p99 ms", "ms"), ("req/s", "req/s")):
             rows.append(Row(f"{name} {metric.split()[0]}", f"{name}: {metric}", unit,
                             f"OpenSearch direct: {metric}", headline=metric in ("p50 ms", "req/s")))
+    for kind in ("browse", "text"):  # one client, distinct queries: the catalog vs a minimal storefront body
+        rows.append(Row(f"feature tax, {kind}: /search p50", f"{kind}: /search uncached: p50 ms", "ms",
+                        f"{kind}: minimal body: p50 ms", headline=True))
+        rows.append(Row(f"feature tax, {kind}: catalog body p50", f"{kind}: catalog body: p50 ms", "ms",
+                        f"{kind}: minimal body: p50 ms"))
     rows += [Row("errors (all passes)", "errors", "count")]
     return rows
 
@@ -153,10 +158,13 @@ def measure_search(ctx: Context) -> list[Figures]:
 
     requests = 300 if ctx.args.quick else 2000
     seconds = 20 if ctx.args.quick else 120
-    args = search.parse_args(["--requests", str(requests), "--concurrency", "16", "--max-seconds", str(seconds)])
+    args = search.parse_args(["--requests", str(requests), "--concurrency", "16", "--max-seconds", str(seconds),
+                              "--tax-requests", "100" if ctx.args.quick else "400"])
     ctx.notes["search"] = (f"16 concurrent clients, up to {requests} requests or {seconds} s per pass, "
                            f"{args.distinct} distinct queries (text, typos, filters, facets, sorts, page 2); raw: "
-                           "the identical bodies POSTed to `_search`; cached = after one pass filled the cache")
+                           "the identical first-pass bodies POSTed to `_search`; cached = after one pass filled the "
+                           "cache; feature tax: one client, every query distinct, browse (no q) and text apart, vs "
+                           "a minimal storefront body (BM25 multi_match, category/brand filters, two terms facets)")
     out = []
     for n in range(ctx.args.repeat):
         say(f"  search repeat {n + 1}/{ctx.args.repeat}")

@@ -181,3 +181,20 @@ def test_category_and_brand_words_multiply_the_score_but_never_filter() -> None:
     tv_brand = scored["functions"][3]["filter"]["bool"]["should"]
     assert [m["match"]["brand"]["query"] for m in tv_brand] == ["tv", "television"]
     assert "filter" not in scored["query"]["bool"]  # a factor on what matched anyway, never a condition
+
+
+def test_the_first_pass_is_exact_and_typos_come_only_with_the_second() -> None:
+    first = json.dumps(query.search_body(params(q="red kettle"), facet_keys=[], matching=query.EXACT))
+    assert "fuzziness" not in first and "suggest" not in first
+    tolerant = json.dumps(query.search_body(params(q="red kettle"), facet_keys=[], matching=query.TYPO_TOLERANT))
+    assert '"fuzziness"' in tolerant
+
+
+def test_the_probe_after_a_short_answer_scores_nothing_and_fetches_no_hits_or_facets() -> None:
+    probe = query.probe_body(params(q="red kettle", brand=["Acme"]), {}, widen=True)
+    assert probe["size"] == 0 and set(probe["aggs"]) == {query.SCOPE_AGG, query.WIDE_AGG}
+    assert set(probe["query"]["bool"]) == {"filter"} and "highlight" not in probe
+    words = probe["aggs"][query.SCOPE_AGG]["aggs"]["in"]["aggs"]["words"]["filters"]["filters"]
+    assert set(words) == {"red", "kettle"}
+    scope = json.dumps(probe["aggs"][query.SCOPE_AGG]["aggs"]["in"]["filter"])
+    assert "brand.keyword" in scope and "kettle" not in scope  # the filters alone, whatever the words

@@ -93,6 +93,11 @@ class Matching:
 
 EXACT: Final = Matching()
 TYPO_TOLERANT: Final = Matching(typos=True)
+WIDENED: Final = Matching(typos=True, any_word=True, min_match="-34%")
+"""A short answer widened: products matching about two thirds of the words (all but 1 of 3-5, all but 2 of 6-8),
+the rest of the line or the other colors of what was named, not whatever shares a word."""
+RELAX_BELOW: Final = 10
+"""A first answer with fewer products than this (a page) gets a second pass (typos, spelling, relaxation)."""
 
 
 # --- text ---------------------------------------------------------------------------------------------
@@ -205,12 +210,35 @@ def text_query(q: str, expansions: Expansions | None = None, matching: Matching 
                      "minimum_should_match": 1}}
 
 
-def word_counts_body(params: SearchParams, expansions: Expansions | None = None) -> Body:
-    """How many sellable products (under the shopper's filters) match each word group: relaxation drops the
-    groups nothing matches first."""
+SCOPE_AGG: Final = "_scope"
+
+
+def scope_aggregation(params: SearchParams, expansions: Expansions | None, with_words: bool) -> Body:
+    """How many sellable products the shopper's filters leave, whatever the text (0: no pass on the words can find
+    anything, so none is tried), and (`with_words`) how many of them match each word group: relaxation drops the
+    groups nothing matches first. A `global` aggregation, so it rides along in any request."""
+    scope: Body = {"filter": {"bool": {"filter": [active_only(), *filter_clauses(params).values()]}}}
+    if with_words:
+        scope["aggs"] = {"words": {"filters": {"filters": dict(group_clauses(params.q, expansions, typos=True))}}}
+    return {"global": {}, "aggs": {"in": scope}}
+
+
+WIDE_AGG: Final = "_wide"
+PROBE_FILTER_PATH: Final = "hits.total.value,aggregations,suggest.did_you_mean.options.text"
+
+
+def probe_body(params: SearchParams, expansions: Expansions | None, widen: bool) -> Body:
+    """After a short first answer, one request without hits or facets: how many products the words match with
+    typos tolerated (the total), how many the widened reading would (`widen`), how many each word matches under
+    the filters, and a better spelling. Only filter context: nothing is scored."""
     filters = [active_only(), *filter_clauses(params).values()]
-    return {"size": 0, "track_total_hits": False, "query": {"bool": {"filter": filters}},
-            "aggs": {"words": {"filters": {"filters": dict(group_clauses(params.q, expansions, typos=True))}}}}
+    clauses = group_clauses(params.q, expansions, typos=True)
+    aggs: Body = {SCOPE_AGG: scope_aggregation(params, expansions, with_words=True)}
+    if widen:
+        aggs[WIDE_AGG] = {"global": {}, "aggs": {"in": {"filter": {"bool": {
+            "filter": [*filters, _required(clauses, WIDENED)]}}}}}
+    return {"size": 0, "track_total_hits": True, "aggs": aggs, "suggest": did_you_mean(params.q),
+            "query": {"bool": {"filter": [*filters, _required(clauses, TYPO_TOLERANT)]}}}
 
 
 # --- filters ------------------------------------------------------------------------------------------
@@ -279,8 +307,9 @@ def did_you_mean(q: str) -> Body:
 
 
 def search_body(params: SearchParams, facet_keys: Sequence[str], expansions: Expansions | None = None,
-                matching: Matching = TYPO_TOLERANT, with_suggest: bool = False) -> Body:
-    """The whole storefront request: hits, disjunctive facets and (`with_suggest`) did-you-mean in one round trip.
+                matching: Matching = TYPO_TOLERANT, with_suggest: bool = False, count_scope: bool = False) -> Body:
+    """The whole storefront request: hits, disjunctive facets and (`with_suggest`) did-you-mean in one round trip;
+    `count_scope` adds how many products the filters leave whatever the words (see `scope_aggregation`).
 
     The category filter sits in the query, not in `post_filter`: the category facet lists only the chosen
     category's children anyway, so no facet needs the products outside it, and every aggregation then scans only
@@ -311,6 +340,8 @@ def search_body(params: SearchParams, facet_keys: Sequence[str], expansions: Exp
         body["highlight"] = highlight(params.q, matching.typos)
         if with_suggest:
             body["suggest"] = did_you_mean(params.q)
+        if count_scope:
+            body["aggs"][SCOPE_AGG] = scope_aggregation(params, expansions, with_words=False)
     return body
 
 

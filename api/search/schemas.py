@@ -108,7 +108,7 @@ class SearchResponse(Struct):
     items: list[SearchItem]
     facets: Facets
     did_you_mean: str | None
-    """A better spelling found in the catalog, if any."""
+    """A better spelling found in the catalog, if any (asked when the exact words found fewer than a page)."""
     corrected: bool
     """True when the original query found nothing and `items` are the results of `did_you_mean`."""
     relaxed: Relaxed | None

@@ -51,11 +51,6 @@ log = logging.getLogger(__name__)
 MAX_RESULT_WINDOW: Final = 10_000  # the index's `index.max_result_window` (OpenSearch default)
 TAXONOMY_TTL: Final = 30.0
 COMMON_KEYS_TTL: Final = 60.0
-RELAX_BELOW: Final = 10
-"""A multi-word query finding fewer products than this (a page) is relaxed so the shopper sees more than a few."""
-SHORT_MIN_MATCH: Final = "-34%"
-"""When some were found, the products added must still match about two thirds of the words (all but 1 of 3-5,
-all but 2 of 6-8): the rest of the line or the other colors of what was named, not whatever shares a word."""
 MAX_ATTRIBUTE_VALUES: Final = 20
 ATTR_PARAM: Final = "attr."
 ATTRIBUTE_NAME: Final = re.compile(r"[a-z][a-z0-9_]{0,63}")
@@ -304,31 +299,21 @@ async def _run(state: State, rt: SearchRuntime, params: SearchParams, expansions
     alias = state.settings.index_alias
     taxonomy = await rt.current_taxonomy(state.sessions, [params.category] if params.category else [])
     keys = await _facet_keys(rt, client, alias, params, taxonomy)
-    raw = await _opensearch(client, alias, query.search_body(params, keys, expansions, query.EXACT),
+    filtered = bool(query.filter_clauses(params))
+    raw = await _opensearch(client, alias, query.search_body(params, keys, expansions, query.EXACT,
+                                                             count_scope=filtered),
                             query.SEARCH_FILTER_PATH, params)
     total = _total(raw)
     suggestion, corrected, relaxed = None, False, None
-    words = len(query.tokenize(params.q))
-    if words and total < RELAX_BELOW:
-        # Short: tolerate typos (fuzzy expansion only now, never for the queries whose exact words found plenty)
-        # and ask for a better spelling in the same request.
-        tolerant = await _opensearch(client, alias, query.search_body(params, keys, expansions, query.TYPO_TOLERANT,
-                                                                      with_suggest=True),
-                                     query.SEARCH_FILTER_PATH, params)
-        suggestion = _suggestion(tolerant, params.q)
-        if _total(tolerant) > total:
-            raw, total = tolerant, _total(tolerant)
-    if total == 0 and suggestion:
-        retry = msgspec.structs.replace(params, q=suggestion, search_after=None, page=1)
-        again = await _opensearch(client, alias, query.search_body(retry, keys, expansions),
-                                  query.SEARCH_FILTER_PATH)
-        if _total(again):
-            raw, params, corrected, total = again, retry, True, _total(again)
-    if total < RELAX_BELOW and len(query.group_clauses(params.q, expansions)) > 1:
-        matching, loose = await _relax(client, alias, params, keys, expansions, total)
-        if loose is not None:
-            raw, total = loose, _total(loose)
-            relaxed = Relaxed(dropped=list(matching.dropped), any_word=matching.any_word)
+    leaves_some = not filtered or _scope(raw).get("doc_count", 1) > 0  # else no pass on the words can help
+    if query.tokenize(params.q) and total < query.RELAX_BELOW and leaves_some:
+        second = await _second_pass(client, alias, params, keys, expansions, total)
+        suggestion = second.suggestion
+        if second.raw is not None:
+            raw, total, corrected = second.raw, _total(second.raw), second.corrected
+            params = second.params or params
+            if second.matching.relaxed:
+                relaxed = Relaxed(dropped=list(second.matching.dropped), any_word=second.matching.any_word)
     hits = raw.get("hits", {}).get("hits", [])
     aggs = raw.get("aggregations", {})
     paths = [b["key"] for b in facets._buckets(aggs.get("category"))]
@@ -346,38 +331,62 @@ def _total(raw: dict[str, Any]) -> int:
     return int(raw.get("hits", {}).get("total", {}).get("value", 0))
 
 
-async def _relax(client: AsyncOpenSearch, alias: str, params: SearchParams, keys: Sequence[str],
-                 expansions: Mapping[str, tuple[str, ...]], found: int
-                 ) -> tuple[query.Matching, dict[str, Any] | None]:
-    """A multi-word query found fewer than RELAX_BELOW products. With some found, let most of the words match: the
-    products matching every word still come first, then those matching most of them (other colors of the case
-    named, the rest of its line). With none found, first leave out the words no product matches, and only if the
-    rest still find nothing together let any word match. Runs only when the first answer came back short."""
-    if found:
-        loosened = query.Matching(typos=True, any_word=True, min_match=SHORT_MIN_MATCH)
-        matching, raw = await _first_with_hits(client, alias, params, keys, expansions, [loosened])
-        more = raw is not None and _total(raw) > found
-        return (matching, raw) if more else (query.TYPO_TOLERANT, None)
-    counted = await _opensearch(client, alias, query.word_counts_body(params, expansions), "aggregations")
-    buckets = counted.get("aggregations", {}).get("words", {}).get("buckets", {})
-    words = [word for word, _ in query.group_clauses(params.q, expansions)]  # in the shopper's order
-    absent = tuple(dict.fromkeys(w for w in words if buckets.get(w, {}).get("doc_count", 0) == 0))
-    if len(absent) == len(set(words)):
-        return query.TYPO_TOLERANT, None  # no word matches anything: a true zero
-    attempts = [query.Matching(typos=True, dropped=absent)] if absent else []
-    attempts.append(query.Matching(typos=True, dropped=absent, any_word=True))
-    return await _first_with_hits(client, alias, params, keys, expansions, attempts)
+def _scope(raw: dict[str, Any]) -> dict[str, Any]:
+    found: dict[str, Any] = raw.get("aggregations", {}).get(query.SCOPE_AGG, {}).get("in", {})
+    return found
 
 
-async def _first_with_hits(client: AsyncOpenSearch, alias: str, params: SearchParams, keys: Sequence[str],
-                           expansions: Mapping[str, tuple[str, ...]], attempts: Sequence[query.Matching]
-                           ) -> tuple[query.Matching, dict[str, Any] | None]:
-    for matching in attempts:
-        raw = await _opensearch(client, alias, query.search_body(params, keys, expansions, matching),
+@dataclass
+class SecondPass:
+    """What a short first answer was replaced with (`raw` None: keep it), and the spelling suggested."""
+
+    suggestion: str | None
+    raw: dict[str, Any] | None = None
+    params: SearchParams | None = None
+    matching: query.Matching = query.EXACT
+    corrected: bool = False
+
+
+async def _second_pass(client: AsyncOpenSearch, alias: str, params: SearchParams, keys: Sequence[str],
+                       expansions: Mapping[str, tuple[str, ...]], found: int) -> SecondPass:
+    """The exact words found fewer than RELAX_BELOW products. One light probe (no hits, no facets) counts what
+    each looser reading would find, then at most one full search runs, for the best of them:
+
+    - some found, exactly or with typos: the widened reading (about two thirds of the words, typos tolerated) when
+      it finds more, so the products matching every word come first and then the rest of their line or their
+      other colors; else typo tolerance;
+    - none found: typo tolerance; else the did-you-mean spelling; else the words no product has are left out and,
+      if the rest still never meet, any word may match (products matching more words first).
+    """
+    multi_word = len(query.group_clauses(params.q, expansions)) > 1
+    probe = await _opensearch(client, alias, query.probe_body(params, expansions, widen=multi_word),
+                              query.PROBE_FILTER_PATH)
+    suggestion = _suggestion(probe, params.q)
+    tolerant, widened = _total(probe), int(probe.get("aggregations", {}).get(query.WIDE_AGG, {})
+                                           .get("in", {}).get("doc_count", 0))
+    attempts: list[tuple[SearchParams, query.Matching]] = []
+    if widened > max(found, tolerant) and (found or tolerant):  # widening a dead end is the relaxation below
+        attempts.append((params, query.WIDENED))
+    elif tolerant > found:
+        attempts.append((params, query.TYPO_TOLERANT))
+    elif not found:
+        if suggestion:
+            attempts.append((msgspec.structs.replace(params, q=suggestion, search_after=None, page=1),
+                             query.TYPO_TOLERANT))
+        if multi_word:
+            counts = _scope(probe).get("words", {}).get("buckets", {})
+            words = [word for word, _ in query.group_clauses(params.q, expansions)]  # in the shopper's order
+            absent = tuple(dict.fromkeys(w for w in words if counts.get(w, {}).get("doc_count", 0) == 0))
+            if len(absent) < len(set(words)):  # some word matches something: relaxing can find it
+                if absent:
+                    attempts.append((params, query.Matching(typos=True, dropped=absent)))
+                attempts.append((params, query.Matching(typos=True, dropped=absent, any_word=True)))
+    for tried, matching in attempts:
+        raw = await _opensearch(client, alias, query.search_body(tried, keys, expansions, matching),
                                 query.SEARCH_FILTER_PATH)
-        if _total(raw):
-            return matching, raw
-    return query.TYPO_TOLERANT, None
+        if _total(raw) > found:
+            return SecondPass(suggestion, raw, tried, matching, corrected=tried is not params)
+    return SecondPass(suggestion)
 
 
 def _analytics_filters(params: SearchParams) -> dict[str, Any]:
