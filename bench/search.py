@@ -79,6 +79,8 @@ class CatalogFacts:
     categories: list[str]
     attribute_pairs: list[tuple[str, str]]
     words: list[str]
+    products: list[tuple[str, str | None, str | None]] = field(default_factory=list)
+    """(name, brand, category path) of up to 5000 active products: what shopper-like queries are made from."""
 
 
 def catalog_facts(dsn: str) -> CatalogFacts:
@@ -91,14 +93,16 @@ def catalog_facts(dsn: str) -> CatalogFacts:
             "SELECT key, value #>> '{}' FROM products, jsonb_each(attributes) "
             "WHERE status = 'active' AND jsonb_typeof(value) IN ('string', 'number') "
             "GROUP BY 1, 2 ORDER BY count(*) DESC LIMIT 120")]
-        names = [r[0] for r in conn.execute(
-            "SELECT name FROM products WHERE status = 'active' ORDER BY id LIMIT 5000")]
+        products = [(r[0], r[1], r[2]) for r in conn.execute(
+            "SELECT p.name, p.brand, c.path FROM products p LEFT JOIN categories c ON c.id = p.category_id "
+            "WHERE p.status = 'active' ORDER BY p.id LIMIT 5000")]
+    names = [name for name, _, _ in products]
     counts: dict[str, int] = {}
     for name in names:
         for word in re.findall(r"[A-Za-z]{4,}", name.lower()):
             counts[word] = counts.get(word, 0) + 1
     words = sorted(counts, key=lambda w: -counts[w])[:300]
-    return CatalogFacts(brands, categories, pairs, words)
+    return CatalogFacts(brands, categories, pairs, words, products)
 
 
 def misspell(rng: random.Random, word: str) -> str:
@@ -106,9 +110,19 @@ def misspell(rng: random.Random, word: str) -> str:
     return word[:i] + rng.choice("aeiourst") + word[i + 1:]
 
 
-def make_queries(facts: CatalogFacts, count: int, rng: random.Random) -> list[Params]:
-    """A realistic mix: mostly text, a third with filters, some browsing, sorting and deeper pages."""
-    def text() -> str:
+MIXES = ("shopper", "random")
+DEAD_END_SHARE = 0.15
+"""In the shopper mix, the share of text queries whose words come from different products (mostly dead ends)."""
+
+
+def make_queries(facts: CatalogFacts, count: int, rng: random.Random, mix: str = "shopper") -> list[Params]:
+    """Mostly text, a third with filters, some browsing, sorting and deeper pages.
+
+    `shopper`: a text query is 1-3 consecutive words of one product's name (sometimes with its brand, sometimes
+    misspelled), and its category or brand filter, when it has one, is that product's; DEAD_END_SHARE of them are
+    words of different products instead. `random`: every text query and every filter is drawn independently (the
+    mix before 2026-12: about nine in ten text queries then find nothing as typed)."""
+    def random_words() -> str:
         words = rng.sample(facts.words, rng.choice([1, 1, 2, 2, 3]))
         if rng.random() < 0.15:
             words[0] = misspell(rng, words[0])
@@ -116,17 +130,47 @@ def make_queries(facts: CatalogFacts, count: int, rng: random.Random) -> list[Pa
             words.insert(0, rng.choice(facts.brands).lower())
         return " ".join(words)
 
+    def product_words(name: str, brand: str | None) -> str:
+        words = re.findall(r"[A-Za-z0-9]+", name.lower())
+        size = min(len(words), rng.choice([1, 2, 2, 3, 3]))
+        start = rng.randrange(0, len(words) - size + 1)
+        chosen = words[start:start + size]
+        long_words = [i for i, w in enumerate(chosen) if len(w) >= 4 and w.isalpha()]
+        if long_words and rng.random() < 0.15:
+            i = rng.choice(long_words)
+            chosen[i] = misspell(rng, chosen[i])
+        if brand and rng.random() < 0.2 and brand.lower() not in chosen:
+            chosen.insert(0, brand.lower())
+        return " ".join(chosen)
+
     queries: list[Params] = []
     for _ in range(count):
         params: Params = []
         kind = rng.random()
+        source = rng.choice(facts.products) if facts.products and mix == "shopper" else None
+        if source is not None and rng.random() < DEAD_END_SHARE:
+            source = None
+            text = random_words()
+        elif source is not None:
+            text = product_words(source[0], source[1])
+        else:
+            text = random_words()
         if kind < 0.6:
-            params.append(("q", text()))
+            params.append(("q", text))
+        own = source is not None and kind < 0.6
         if kind >= 0.45 or rng.random() < 0.3:
-            params.append(("category", rng.choice(facts.categories)))
+            path = source[2] if own and source and source[2] else None
+            if path:  # a level of the product's own category, as a shopper narrows with the facet
+                levels = path.split("/")
+                params.append(("category", "/".join(levels[:rng.randint(1, len(levels))])))
+            else:
+                params.append(("category", rng.choice(facts.categories)))
         if rng.random() < 0.25 and facts.brands:
-            params += [("brand", b) for b in rng.sample(facts.brands, rng.choice([1, 1, 2]))]
-        if rng.random() < 0.2 and facts.attribute_pairs:
+            if own and source and source[1]:
+                params.append(("brand", source[1]))
+            else:
+                params += [("brand", b) for b in rng.sample(facts.brands, rng.choice([1, 1, 2]))]
+        if rng.random() < 0.2 and facts.attribute_pairs and not own:  # a shopper picks values their results have
             key, value = rng.choice(facts.attribute_pairs)
             params.append((f"attr.{key}", value))
         if rng.random() < 0.15:
@@ -338,7 +382,7 @@ def measure(args: argparse.Namespace, api_url: str) -> list[PassResult]:
 
     settings = get_settings()
     facts = catalog_facts(settings.postgres_dsn)
-    queries = make_queries(facts, args.distinct, random.Random(args.seed))
+    queries = make_queries(facts, args.distinct, random.Random(args.seed), args.mix)
     bodies = raw_bodies(queries, settings.postgres_dsn, settings.opensearch_url, settings.index_alias)
     results = asyncio.run(run_all(args, api_url, settings.opensearch_url, settings.index_alias, queries, bodies))
     if args.tax_requests:
@@ -374,6 +418,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--requests", type=int, default=2000, help="requests per measured pass")
     parser.add_argument("--distinct", type=int, default=400, help="distinct queries in the mix")
     parser.add_argument("--seed", type=int, default=7, help="random seed of the query mix")
+    parser.add_argument("--mix", choices=MIXES, default="shopper",
+                        help="shopper: words of one product's name, its own filters (15%% dead ends); "
+                             "random: every word and filter drawn independently (mostly dead ends)")
     parser.add_argument("--max-seconds", type=float, default=120, help="time bound of each pass per round")
     parser.add_argument("--tax-requests", type=int, default=400,
                         help="single-client requests per feature-tax pass (0: skip the feature tax)")

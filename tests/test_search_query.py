@@ -191,10 +191,12 @@ def test_the_first_pass_is_exact_and_typos_come_only_with_the_second() -> None:
 
 
 def test_the_probe_after_a_short_answer_scores_nothing_and_fetches_no_hits_or_facets() -> None:
-    probe = query.probe_body(params(q="red kettle", brand=["Acme"]), {}, widen=True)
+    probe = query.probe_body(params(q="red kettle", brand=["Acme"]), {}, widen=True, dead_end=True)
     assert probe["size"] == 0 and set(probe["aggs"]) == {query.SCOPE_AGG, query.WIDE_AGG}
     assert set(probe["query"]["bool"]) == {"filter"} and "highlight" not in probe
     words = probe["aggs"][query.SCOPE_AGG]["aggs"]["in"]["aggs"]["words"]["filters"]["filters"]
     assert set(words) == {"red", "kettle"}
     scope = json.dumps(probe["aggs"][query.SCOPE_AGG]["aggs"]["in"]["filter"])
     assert "brand.keyword" in scope and "kettle" not in scope  # the filters alone, whatever the words
+    short = query.probe_body(params(q="red kettle"), {}, widen=True, dead_end=False)
+    assert set(short["aggs"]) == {query.WIDE_AGG} and "suggest" not in short  # found some: no spelling asked

@@ -227,18 +227,21 @@ WIDE_AGG: Final = "_wide"
 PROBE_FILTER_PATH: Final = "hits.total.value,aggregations,suggest.did_you_mean.options.text"
 
 
-def probe_body(params: SearchParams, expansions: Expansions | None, widen: bool) -> Body:
+def probe_body(params: SearchParams, expansions: Expansions | None, widen: bool, dead_end: bool) -> Body:
     """After a short first answer, one request without hits or facets: how many products the words match with
-    typos tolerated (the total), how many the widened reading would (`widen`), how many each word matches under
-    the filters, and a better spelling. Only filter context: nothing is scored."""
+    typos tolerated (the total) and how many the widened reading would (`widen`); after a `dead_end` also how many
+    each word matches under the filters, and a better spelling. Only filter context: nothing is scored."""
     filters = [active_only(), *filter_clauses(params).values()]
     clauses = group_clauses(params.q, expansions, typos=True)
-    aggs: Body = {SCOPE_AGG: scope_aggregation(params, expansions, with_words=True)}
+    body: Body = {"size": 0, "track_total_hits": True, "aggs": {},
+                  "query": {"bool": {"filter": [*filters, _required(clauses, TYPO_TOLERANT)]}}}
     if widen:
-        aggs[WIDE_AGG] = {"global": {}, "aggs": {"in": {"filter": {"bool": {
+        body["aggs"][WIDE_AGG] = {"global": {}, "aggs": {"in": {"filter": {"bool": {
             "filter": [*filters, _required(clauses, WIDENED)]}}}}}
-    return {"size": 0, "track_total_hits": True, "aggs": aggs, "suggest": did_you_mean(params.q),
-            "query": {"bool": {"filter": [*filters, _required(clauses, TYPO_TOLERANT)]}}}
+    if dead_end:
+        body["aggs"][SCOPE_AGG] = scope_aggregation(params, expansions, with_words=True)
+        body["suggest"] = did_you_mean(params.q)
+    return body
 
 
 # --- filters ------------------------------------------------------------------------------------------

@@ -350,7 +350,8 @@ class SecondPass:
 async def _second_pass(client: AsyncOpenSearch, alias: str, params: SearchParams, keys: Sequence[str],
                        expansions: Mapping[str, tuple[str, ...]], found: int) -> SecondPass:
     """The exact words found fewer than RELAX_BELOW products. One light probe (no hits, no facets) counts what
-    each looser reading would find, then at most one full search runs, for the best of them:
+    each looser reading would find (and, after a dead end, asks for a better spelling), then at most one full
+    search runs, for the best of them (two when a dead end's words never meet):
 
     - some found, exactly or with typos: the widened reading (about two thirds of the words, typos tolerated) when
       it finds more, so the products matching every word come first and then the rest of their line or their
@@ -359,8 +360,8 @@ async def _second_pass(client: AsyncOpenSearch, alias: str, params: SearchParams
       if the rest still never meet, any word may match (products matching more words first).
     """
     multi_word = len(query.group_clauses(params.q, expansions)) > 1
-    probe = await _opensearch(client, alias, query.probe_body(params, expansions, widen=multi_word),
-                              query.PROBE_FILTER_PATH)
+    probe = await _opensearch(client, alias, query.probe_body(params, expansions, widen=multi_word,
+                                                              dead_end=not found), query.PROBE_FILTER_PATH)
     suggestion = _suggestion(probe, params.q)
     tolerant, widened = _total(probe), int(probe.get("aggregations", {}).get(query.WIDE_AGG, {})
                                            .get("in", {}).get("doc_count", 0))
