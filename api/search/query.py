@@ -1,7 +1,10 @@
 """Pure builders of OpenSearch request bodies from validated search parameters (no I/O).
 
-Only `match`, `multi_match`, `term(s)`, `prefix`, `range` and `wildcard` (with escaped input) are used,
-never `query_string`: whatever a shopper types is analysed as text, so no character is syntax.
+Only `match`, `match_phrase`, `multi_match`, `term(s)`, `prefix` and `range` are used, never `query_string` or
+`wildcard`: whatever a shopper types is analysed as text, so no character is syntax.
+
+A search is a first pass with the words matched exactly and, only when it finds fewer than a page, a light probe
+and one more pass (typos, spelling, widening, relaxation; see `Matching` and `api.search.service`).
 """
 
 from __future__ import annotations
@@ -98,6 +101,8 @@ WIDENED: Final = Matching(typos=True, any_word=True, min_match="-34%")
 the rest of the line or the other colors of what was named, not whatever shares a word."""
 RELAX_BELOW: Final = 10
 """A first answer with fewer products than this (a page) gets a second pass (typos, spelling, relaxation)."""
+WIDEN_FROM_GROUPS: Final = 3
+"""...if it found nothing, or if the query has this many word groups (fewer: WIDENED would still require all)."""
 
 
 # --- text ---------------------------------------------------------------------------------------------

@@ -306,7 +306,9 @@ async def _run(state: State, rt: SearchRuntime, params: SearchParams, expansions
     total = _total(raw)
     suggestion, corrected, relaxed = None, False, None
     leaves_some = not filtered or _scope(raw).get("doc_count", 1) > 0  # else no pass on the words can help
-    if query.tokenize(params.q) and total < query.RELAX_BELOW and leaves_some:
+    # Found some, with one or two words: widening would still need every word, and the exact words did match.
+    worth_widening = len(query.group_clauses(params.q, expansions)) >= query.WIDEN_FROM_GROUPS
+    if query.tokenize(params.q) and leaves_some and (total == 0 or (total < query.RELAX_BELOW and worth_widening)):
         second = await _second_pass(client, alias, params, keys, expansions, total)
         suggestion = second.suggestion
         if second.raw is not None:
