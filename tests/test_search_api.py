@@ -463,6 +463,8 @@ async def test_suggest_from_first_characters_and_with_a_typo(
     assert {c["value"] for c in prefix["categories"]} == {f"{w}-gear", f"{w}-gear/{w}-tents"}
     with_typo = (await shop.get("/search/suggest", params={"q": f"{typo(w)} dome"})).json()
     assert [p["id"] for p in with_typo["products"]] == [tent["id"]]
+    typing_a_typo = (await shop.get("/search/suggest", params={"q": f"{w} dmo"})).json()  # "dom..." mistyped
+    assert [p["id"] for p in typing_a_typo["products"]] == [tent["id"]]
 
 
 @pytest.mark.parametrize(("params", "field"), [

@@ -394,6 +394,16 @@ def suggest_body(q: str, size: int = 6) -> Body:
                                        "operator": "and", "fuzziness": FUZZINESS,
                                        "prefix_length": PREFIX_LENGTH, "boost": 0.3}})
     last = text.split(" ")[-1] if text else ""
+    if fuzzy and len(last) >= 3:
+        # A typo in the word being typed ("samsung galx"): the earlier words fuzzy, the last one a fuzzy prefix
+        # (the field's `_index_prefix` holds every word's leading characters).
+        head = text[: -len(last)].strip()
+        typed: list[Body] = [{"fuzzy": {f"{f.AUTOCOMPLETE}._index_prefix": {
+            "value": last, "fuzziness": FUZZINESS, "prefix_length": PREFIX_LENGTH}}}]
+        if head:
+            typed.insert(0, {"match": {f.AUTOCOMPLETE: {"query": head, "operator": "and", "fuzziness": FUZZINESS,
+                                                        "prefix_length": PREFIX_LENGTH}}})
+        should.append({"bool": {"must": typed, "boost": 0.2}})
     category_regex = f"(.*/)?{facets.lucene_regex_escape(last)}[^/]*"
     return {
         "size": size,
