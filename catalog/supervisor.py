@@ -143,8 +143,8 @@ class Supervisor:
             )
         except OSError as exc:  # e.g. the executable vanished: counts as a crash, so it backs off too
             self.say(f"{program.name}: could not start ({exc})")
-            program.state = State.RUNNING  # so _exited applies the policy
-            self._exited(program, 127, time.monotonic())
+            program.started_at = time.monotonic()
+            self._exited(program, 127, program.started_at)
             return
         program.state = State.RUNNING
         program.started_at = time.monotonic()

@@ -36,14 +36,18 @@ def supervisor(programs: list[Program], tmp_path: Path, messages: list[str]) -> 
                       say=messages.append, policy=FAST, stop_grace_s=5)
 
 
-def run_until(sup: Supervisor, done: Callable[[], bool], timeout_s: float = 30) -> None:
-    for program in sup.programs:
-        sup._start(program)
+def tick_until(sup: Supervisor, done: Callable[[], bool], timeout_s: float = 30) -> None:
     deadline = time.monotonic() + timeout_s
     while not done():
         assert time.monotonic() < deadline, "the supervisor did not get there in time"
         sup.tick(time.monotonic())
         time.sleep(0.02)
+
+
+def run_until(sup: Supervisor, done: Callable[[], bool], timeout_s: float = 30) -> None:
+    for program in sup.programs:
+        sup._start(program)
+    tick_until(sup, done, timeout_s)
 
 
 def test_a_crashing_process_is_restarted_with_doubling_backoff_while_the_others_keep_running(tmp_path: Path) -> None:
@@ -129,11 +133,7 @@ def test_a_process_killed_by_a_signal_is_restarted_and_its_children_do_not_linge
         first_pid, child_pid = parent.pid, int(child_pid_file.read_text())
         assert first_pid is not None
         os.kill(first_pid, signal.SIGKILL)
-        run_until_restarted = time.monotonic() + 10
-        while parent.restarts == 0:
-            assert time.monotonic() < run_until_restarted
-            sup.tick(time.monotonic())
-            time.sleep(0.02)
+        tick_until(sup, lambda: parent.restarts > 0, timeout_s=10)
         assert parent.pid not in (None, first_pid)
         assert any("exited unexpectedly with code -9 (SIGKILL)" in m for m in messages)
         deadline = time.monotonic() + 5

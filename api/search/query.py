@@ -152,9 +152,13 @@ def _group_clause(text: str, alternatives: Sequence[str], last: bool, typos: boo
     return options[0] if len(options) == 1 else {"bool": {"should": options, "minimum_should_match": 1}}
 
 
-def group_clauses(q: str, expansions: Expansions | None = None, typos: bool = True) -> list[tuple[str, Body]]:
-    """Each word group of the query with the clause a product must match to match that group."""
-    groups = group_terms(tokenize(q), expansions or {})
+def word_groups(q: str, expansions: Expansions | None = None) -> list[tuple[str, tuple[str, ...]]]:
+    """The query's word groups (a word, or a synonym phrase), each with its synonyms, in the shopper's order."""
+    return group_terms(tokenize(q), expansions or {})
+
+
+def group_clauses(groups: Sequence[tuple[str, Sequence[str]]], typos: bool) -> list[tuple[str, Body]]:
+    """Each word group with the clause a product must match to match that group."""
     return [(g, _group_clause(g, alts, last=i == len(groups) - 1, typos=typos)) for i, (g, alts) in enumerate(groups)]
 
 
@@ -189,8 +193,8 @@ def _required(clauses: Sequence[tuple[str, Body]], matching: Matching) -> Body:
 
 def text_query(q: str, expansions: Expansions | None = None, matching: Matching = TYPO_TOLERANT) -> Body:
     """Every word must match somewhere (typo tolerant unless `matching` is EXACT); the exact phrase, words close
-    together and prefixes score
-    higher, and so do products whose category or brand the words name, and products in stock.
+    together and prefixes score higher, and so do products whose category or brand the words name, and products
+    in stock.
 
     A query equal to a SKU (punctuation or not) or to a product's whole name ranks that product first.
     """
@@ -200,7 +204,7 @@ def text_query(q: str, expansions: Expansions | None = None, matching: Matching 
                                    "score_mode": "multiply", "boost_mode": "multiply"}}
     text = " ".join(words)
     groups = group_terms(words, expansions or {})
-    required = _required(group_clauses(q, expansions, matching.typos), matching)
+    required = _required(group_clauses(groups, matching.typos), matching)
     closeness: list[Body] = [{"multi_match": {"query": text, "type": "bool_prefix", "fields": list(AUTOCOMPLETE_FIELDS),
                                               "operator": "and", "boost": 2.0}}]
     if len(words) > 1:  # a one-word "phrase" is that word again, which would favour names that merely mention it
@@ -216,35 +220,44 @@ def text_query(q: str, expansions: Expansions | None = None, matching: Matching 
 
 
 SCOPE_AGG: Final = "_scope"
-
-
-def scope_aggregation(params: SearchParams, expansions: Expansions | None, with_words: bool) -> Body:
-    """How many sellable products the shopper's filters leave, whatever the text (0: no pass on the words can find
-    anything, so none is tried), and (`with_words`) how many of them match each word group: relaxation drops the
-    groups nothing matches first. A `global` aggregation, so it rides along in any request."""
-    scope: Body = {"filter": {"bool": {"filter": [active_only(), *filter_clauses(params).values()]}}}
-    if with_words:
-        scope["aggs"] = {"words": {"filters": {"filters": dict(group_clauses(params.q, expansions, typos=True))}}}
-    return {"global": {}, "aggs": {"in": scope}}
-
-
 WIDE_AGG: Final = "_wide"
 PROBE_FILTER_PATH: Final = "hits.total.value,aggregations,suggest.did_you_mean.options.text"
+
+
+def _under_filters(params: SearchParams) -> list[Body]:
+    """Sellable products under every filter the shopper set, whatever the words."""
+    return [active_only(), *filter_clauses(params).values()]
+
+
+def _count_everywhere(clauses: Sequence[Body], aggs: Body | None = None) -> Body:
+    """A `global` aggregation counting the products matching `clauses`, whatever the request's query."""
+    inner: Body = {"filter": {"bool": {"filter": list(clauses)}}}
+    if aggs:
+        inner["aggs"] = aggs
+    return {"global": {}, "aggs": {"in": inner}}
+
+
+def scope_aggregation(params: SearchParams, groups: Sequence[tuple[str, Sequence[str]]] | None = None) -> Body:
+    """How many sellable products the shopper's filters leave, whatever the text (0: no pass on the words can find
+    anything, so none is tried), and (given the word `groups`) how many of them match each group: relaxation drops
+    the groups nothing matches first. A `global` aggregation, so it rides along in any request."""
+    words = {"words": {"filters": {"filters": dict(group_clauses(groups, typos=True))}}} if groups else None
+    return _count_everywhere(_under_filters(params), words)
 
 
 def probe_body(params: SearchParams, expansions: Expansions | None, widen: bool, dead_end: bool) -> Body:
     """After a short first answer, one request without hits or facets: how many products the words match with
     typos tolerated (the total) and how many the widened reading would (`widen`); after a `dead_end` also how many
     each word matches under the filters, and a better spelling. Only filter context: nothing is scored."""
-    filters = [active_only(), *filter_clauses(params).values()]
-    clauses = group_clauses(params.q, expansions, typos=True)
+    filters = _under_filters(params)
+    groups = word_groups(params.q, expansions)
+    clauses = group_clauses(groups, typos=True)
     body: Body = {"size": 0, "track_total_hits": True, "aggs": {},
                   "query": {"bool": {"filter": [*filters, _required(clauses, TYPO_TOLERANT)]}}}
     if widen:
-        body["aggs"][WIDE_AGG] = {"global": {}, "aggs": {"in": {"filter": {"bool": {
-            "filter": [*filters, _required(clauses, WIDENED)]}}}}}
+        body["aggs"][WIDE_AGG] = _count_everywhere([*filters, _required(clauses, WIDENED)])
     if dead_end:
-        body["aggs"][SCOPE_AGG] = scope_aggregation(params, expansions, with_words=True)
+        body["aggs"][SCOPE_AGG] = scope_aggregation(params, groups)
         body["suggest"] = did_you_mean(params.q)
     return body
 
@@ -349,7 +362,7 @@ def search_body(params: SearchParams, facet_keys: Sequence[str], expansions: Exp
         if with_suggest:
             body["suggest"] = did_you_mean(params.q)
         if count_scope:
-            body["aggs"][SCOPE_AGG] = scope_aggregation(params, expansions, with_words=False)
+            body["aggs"][SCOPE_AGG] = scope_aggregation(params)
     return body
 
 

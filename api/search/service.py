@@ -305,10 +305,12 @@ async def _run(state: State, rt: SearchRuntime, params: SearchParams, expansions
                             query.SEARCH_FILTER_PATH, params)
     total = _total(raw)
     suggestion, corrected, relaxed = None, False, None
-    leaves_some = not filtered or _scope(raw).get("doc_count", 1) > 0  # else no pass on the words can help
+    # Filters that leave no product: no pass on the words can find anything.
+    leaves_some = not filtered or _counted(raw, query.SCOPE_AGG).get("doc_count", 1) > 0
+    groups = len(query.word_groups(params.q, expansions))
     # Found some, with one or two words: widening would still need every word, and the exact words did match.
-    worth_widening = len(query.group_clauses(params.q, expansions)) >= query.WIDEN_FROM_GROUPS
-    if query.tokenize(params.q) and leaves_some and (total == 0 or (total < query.RELAX_BELOW and worth_widening)):
+    short = total == 0 or (total < query.RELAX_BELOW and groups >= query.WIDEN_FROM_GROUPS)
+    if groups and leaves_some and short:
         second = await _second_pass(client, alias, params, keys, expansions, total)
         suggestion = second.suggestion
         if second.raw is not None:
@@ -333,8 +335,9 @@ def _total(raw: dict[str, Any]) -> int:
     return int(raw.get("hits", {}).get("total", {}).get("value", 0))
 
 
-def _scope(raw: dict[str, Any]) -> dict[str, Any]:
-    found: dict[str, Any] = raw.get("aggregations", {}).get(query.SCOPE_AGG, {}).get("in", {})
+def _counted(raw: dict[str, Any], name: str) -> dict[str, Any]:
+    """The inner bucket of one of the query module's `global` count aggregations (SCOPE_AGG, WIDE_AGG)."""
+    found: dict[str, Any] = raw.get("aggregations", {}).get(name, {}).get("in", {})
     return found
 
 
@@ -361,12 +364,12 @@ async def _second_pass(client: AsyncOpenSearch, alias: str, params: SearchParams
     - none found: typo tolerance; else the did-you-mean spelling; else the words no product has are left out and,
       if the rest still never meet, any word may match (products matching more words first).
     """
-    multi_word = len(query.group_clauses(params.q, expansions)) > 1
+    words = [word for word, _ in query.word_groups(params.q, expansions)]  # in the shopper's order
+    multi_word = len(words) > 1
     probe = await _opensearch(client, alias, query.probe_body(params, expansions, widen=multi_word,
                                                               dead_end=not found), query.PROBE_FILTER_PATH)
     suggestion = _suggestion(probe, params.q)
-    tolerant, widened = _total(probe), int(probe.get("aggregations", {}).get(query.WIDE_AGG, {})
-                                           .get("in", {}).get("doc_count", 0))
+    tolerant, widened = _total(probe), int(_counted(probe, query.WIDE_AGG).get("doc_count", 0))
     attempts: list[tuple[SearchParams, query.Matching]] = []
     if widened > max(found, tolerant) and (found or tolerant):  # widening a dead end is the relaxation below
         attempts.append((params, query.WIDENED))
@@ -377,8 +380,7 @@ async def _second_pass(client: AsyncOpenSearch, alias: str, params: SearchParams
             attempts.append((msgspec.structs.replace(params, q=suggestion, search_after=None, page=1),
                              query.TYPO_TOLERANT))
         if multi_word:
-            counts = _scope(probe).get("words", {}).get("buckets", {})
-            words = [word for word, _ in query.group_clauses(params.q, expansions)]  # in the shopper's order
+            counts = _counted(probe, query.SCOPE_AGG).get("words", {}).get("buckets", {})
             absent = tuple(dict.fromkeys(w for w in words if counts.get(w, {}).get("doc_count", 0) == 0))
             if len(absent) < len(set(words)):  # some word matches something: relaxing can find it
                 if absent:

@@ -39,6 +39,8 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import psycopg
 
+from bench.bulk_import import prepare_database
+
 if TYPE_CHECKING:
     from litestar import Litestar
     from litestar.testing import TestClient
@@ -123,17 +125,6 @@ def load_products(path: Path = PRODUCTS_FILE) -> list[dict[str, Any]]:
 
 
 # --- the scratch catalog ------------------------------------------------------------------------------------
-
-
-def _recreate_database(settings: Settings) -> None:
-    from db.migrate import upgrade
-    from stack.postgres_server import ensure_database
-
-    admin = settings.postgres_dsn.replace(f"dbname={settings.postgres_db}", "dbname=postgres")
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{settings.postgres_db}" WITH (FORCE)')
-    ensure_database(settings, settings.postgres_db)
-    upgrade(settings.database_url)
 
 
 def _drop_indices(settings: Settings) -> None:
@@ -401,7 +392,7 @@ def evaluate(database: str = DEFAULT_DB, alias: str = DEFAULT_ALIAS, demo_produc
     settings = settings_for(database, alias)
     judged = load_judgments()
     say(f"relevance: {len(judged)} judged queries; scratch database {database}, alias {alias}")
-    _recreate_database(settings)
+    prepare_database(settings)  # drop, create and migrate (the bulk-import bench's scratch database helper)
     try:
         app = create_app(settings)
         with quiet_logs(), TestClient(app=app) as client:
