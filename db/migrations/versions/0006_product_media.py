@@ -1,8 +1,9 @@
 """Product media: uploaded images in object storage, their thumbnails (made by a worker), presigned uploads.
 
 The object is always written before its row, so a row never points at a missing object; objects no row
-points at are found and removed by `catalog media gc`. Any change to a product's images (and a thumbnail
-becoming ready) bumps the product's version, so the products trigger queues its search document.
+points at are found and removed by `catalog media gc`. Triggers keep `products.uploaded_images` (the images in
+position order with their ready thumbnails) in step, so the product row alone answers reads, quality scoring
+and the search document, and any change to it bumps the version and queues the product in the outbox.
 
 Revision ID: 0006
 Revises: 0005
@@ -42,11 +43,13 @@ CREATE TABLE image_thumbnails (
     status text NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'ready', 'failed')),
     attempts int NOT NULL DEFAULT 0,
     error text,
+    -- A worker leases a pending row by moving this forward; a crashed worker's lease simply expires.
+    next_attempt_at timestamptz NOT NULL DEFAULT clock_timestamp(),
     created_at timestamptz NOT NULL DEFAULT clock_timestamp(),
     updated_at timestamptz NOT NULL DEFAULT clock_timestamp(),
     PRIMARY KEY (image_id, size)
 );
-CREATE INDEX image_thumbnails_pending_idx ON image_thumbnails (created_at) WHERE status = 'pending';
+CREATE INDEX image_thumbnails_pending_idx ON image_thumbnails (next_attempt_at) WHERE status = 'pending';
 
 CREATE TABLE media_uploads (
     id uuid PRIMARY KEY,
@@ -63,6 +66,25 @@ CREATE INDEX media_uploads_expires_idx ON media_uploads (expires_at) WHERE compl
 -- "at least N uploaded images of at least W px": min_length is N, min_width is W (long side).
 ALTER TABLE quality_rules ADD COLUMN min_width int CHECK (min_width > 0);
 
+ALTER TABLE products ADD COLUMN uploaded_images jsonb NOT NULL DEFAULT '[]'
+    CHECK (jsonb_typeof(uploaded_images) = 'array');
+
+-- The product's uploaded images as readers need them: [{id, key, width, height, alt, thumbnails: {"200": key}}]
+-- in position order, only ready thumbnails listed. The product row is locked first, so this statement's
+-- snapshot sees every image committed by whoever held the lock before (writers of one product serialize).
+CREATE FUNCTION products_refresh_uploaded_images(p_product_id bigint) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM 1 FROM products WHERE id = p_product_id FOR UPDATE;
+    UPDATE products SET uploaded_images = coalesce((
+        SELECT jsonb_agg(jsonb_build_object(
+                   'id', i.id, 'key', i.key, 'width', i.width, 'height', i.height, 'alt', i.alt,
+                   'thumbnails', coalesce((SELECT jsonb_object_agg(t.size::text, t.key) FROM image_thumbnails t
+                                           WHERE t.image_id = i.id AND t.status = 'ready'), '{}'))
+                   ORDER BY i.position, i.id)
+        FROM product_images i WHERE i.product_id = p_product_id), '[]')
+    WHERE id = p_product_id;
+END $$;
+
 CREATE FUNCTION product_images_after_write() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     target bigint := CASE WHEN TG_OP = 'DELETE' THEN OLD.product_id ELSE NEW.product_id END;
@@ -73,27 +95,21 @@ BEGIN
             jsonb_diff(CASE WHEN TG_OP <> 'INSERT' THEN to_jsonb(OLD) END,
                        CASE WHEN TG_OP <> 'DELETE' THEN to_jsonb(NEW) END, ARRAY['updated_at', 'created_at']),
             catalog_actor());
-    -- A product being deleted takes its images with it; the product trigger already queued it.
-    UPDATE products SET version = version + 1 WHERE id = target;
-    IF TG_OP = 'INSERT' THEN
-        PERFORM pg_notify('catalog_media', '');
-    END IF;
+    -- A product being deleted takes its images with it (no row left to refresh; its own trigger queued it).
+    PERFORM products_refresh_uploaded_images(target);
     RETURN NULL;
 END $$;
 CREATE TRIGGER product_images_after_write AFTER INSERT OR UPDATE OR DELETE ON product_images
     FOR EACH ROW EXECUTE FUNCTION product_images_after_write();
 
--- A thumbnail becoming ready (or failing) changes the product's search document `image`.
+-- New pending thumbnails wake the worker; a thumbnail becoming ready changes the product's search `image`.
 CREATE FUNCTION image_thumbnails_after_write() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF TG_OP = 'INSERT' THEN
+    IF NEW.status = 'pending' AND (TG_OP = 'INSERT' OR OLD.status <> 'pending') THEN
         PERFORM pg_notify('catalog_media', '');
-    ELSIF NEW.status IS DISTINCT FROM OLD.status THEN
-        UPDATE products p SET version = p.version + 1
-        FROM product_images i WHERE i.id = NEW.image_id AND p.id = i.product_id;
-        IF NEW.status = 'pending' THEN
-            PERFORM pg_notify('catalog_media', '');
-        END IF;
+    END IF;
+    IF TG_OP = 'UPDATE' AND NEW.status IS DISTINCT FROM OLD.status THEN
+        PERFORM products_refresh_uploaded_images(i.product_id) FROM product_images i WHERE i.id = NEW.image_id;
     END IF;
     RETURN NULL;
 END $$;
@@ -103,7 +119,9 @@ CREATE TRIGGER image_thumbnails_after_write AFTER INSERT OR UPDATE ON image_thum
 
 DOWNGRADE_SQL = r"""
 DROP TABLE IF EXISTS media_uploads, image_thumbnails, product_images CASCADE;
-DROP FUNCTION IF EXISTS image_thumbnails_after_write, product_images_after_write CASCADE;
+DROP FUNCTION IF EXISTS image_thumbnails_after_write, product_images_after_write,
+    products_refresh_uploaded_images CASCADE;
+ALTER TABLE products DROP COLUMN IF EXISTS uploaded_images;
 DELETE FROM quality_rules WHERE field = 'uploaded_images';
 ALTER TABLE quality_rules DROP COLUMN IF EXISTS min_width;
 """
