@@ -7,6 +7,7 @@ from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -14,6 +15,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEVELOPMENT_JWT_SECRET = "dev-only-secret-change-me-in-production-0123456789"
 MIN_JWT_SECRET_LENGTH = 32
+DEVELOPMENT_S3_ACCESS_KEY = "catalog-dev"
+DEVELOPMENT_S3_SECRET_KEY = "dev-only-s3-secret-change-me-in-production"
 
 
 class Environment(StrEnum):
@@ -54,6 +57,23 @@ class Settings(BaseSettings):
     redis_port: int = 6379
     redis_db: int = 0
 
+    # Object storage for product media: any S3 endpoint (AWS S3 in production: set the endpoint to
+    # https://s3.<region>.amazonaws.com). On 127.0.0.1 with a managed stack, `catalog stack up` runs versitygw.
+    s3_endpoint_url: str = "http://127.0.0.1:7070"
+    s3_public_endpoint_url: str | None = None
+    """Where clients reach the store with presigned upload URLs, when not at s3_endpoint_url."""
+    s3_access_key: str = DEVELOPMENT_S3_ACCESS_KEY
+    s3_secret_key: str = DEVELOPMENT_S3_SECRET_KEY
+    s3_bucket: str = Field(default="catalog-media", pattern=r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$")
+    s3_region: str = "us-east-1"
+    max_image_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    max_image_pixels: int = Field(default=50_000_000, ge=1)
+    """Above this many pixels an upload is refused as a decompression bomb (20000x20000 is 400 M)."""
+    media_base_url: str = ""
+    """Prefix of image URLs (e.g. a CDN in front of /media); empty: `/media/<key>` on this API."""
+    media_upload_ttl_seconds: int = Field(default=3600, ge=60, le=7 * 24 * 3600)
+    thumbnail_poll_interval: float = Field(default=5.0, gt=0)
+
     # OpenSearch
     opensearch_host: str = "127.0.0.1"
     opensearch_port: int = 9200
@@ -70,6 +90,18 @@ class Settings(BaseSettings):
     # scheduled refresh (cheaper under heavy writes, ~1.5 refresh intervals of lag).
     indexer_visibility: Literal["refresh", "wait_for"] = "refresh"
     outbox_retention_hours: float = Field(default=24.0, gt=0)
+
+    # Change feed (GET /changes) and webhooks (`catalog webhooks worker`)
+    changes_retention_hours: float = Field(default=168.0, gt=0)
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0)
+    webhook_concurrency_per_endpoint: int = Field(default=4, ge=1, le=64)
+    webhook_backoff_base_seconds: float = Field(default=10.0, gt=0)
+    webhook_backoff_max_seconds: float = Field(default=3600.0, gt=0)
+    webhook_retry_hours: float = Field(default=24.0, gt=0)
+    webhook_poll_interval: float = Field(default=1.0, gt=0)
+    webhook_low_stock_default: int = Field(default=5, ge=0)
+    # Product feeds (GET /feeds/google-merchant.xml|.tsv): where a product's page lives, `{sku}` filled in.
+    storefront_product_url: str = "https://shop.example.com/products/{sku}"
 
     # Auth
     jwt_secret: str = DEVELOPMENT_JWT_SECRET
@@ -97,6 +129,12 @@ class Settings(BaseSettings):
             )
         return self
 
+    @model_validator(mode="after")
+    def _refuse_development_s3_keys_in_production(self) -> Settings:
+        if self.environment is Environment.PRODUCTION and self.s3_secret_key == DEVELOPMENT_S3_SECRET_KEY:
+            raise ValueError("CATALOG_S3_SECRET_KEY is the development default: set the object store's real keys.")
+        return self
+
     @property
     def database_url(self) -> str:
         """SQLAlchemy URL (psycopg 3 driver) for the catalog database."""
@@ -119,6 +157,14 @@ class Settings(BaseSettings):
     @property
     def redis_url(self) -> str:
         return f"redis://{self.redis_host}:{self.redis_port}/{self.redis_db}"
+
+    @property
+    def s3_local_port(self) -> int | None:
+        """The port of an object store on this machine (which a managed stack runs), else None."""
+        url = urlsplit(self.s3_endpoint_url)
+        if url.hostname in ("127.0.0.1", "localhost") and url.scheme == "http":
+            return url.port or 80
+        return None
 
     @property
     def opensearch_url(self) -> str:

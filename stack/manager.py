@@ -1,4 +1,4 @@
-"""`catalog stack up|down|status|logs`: bring the three services up idempotently and report on them."""
+"""`catalog stack up|down|status|logs`: bring the services up idempotently and report on them."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from catalog.settings import PROJECT_ROOT, Settings
-from stack import opensearch_node, postgres_server, redis_server
+from stack import object_store, opensearch_node, postgres_server, redis_server
 from stack.processes import Say, StackError, ensure_debian_packages, port_is_open, tail
 
 
@@ -80,6 +80,9 @@ def up(settings: Settings, say: Say = print) -> list[ServiceStatus]:
         say("redis: starting ...")
         redis_server.start(settings, say)
         _start_opensearch(settings, say)
+        if settings.s3_local_port is not None:
+            say("object store: starting ...")
+            object_store.start(settings, say)
     statuses = status(settings)
     unhealthy = [s for s in statuses if not s.healthy]
     if unhealthy:
@@ -99,6 +102,7 @@ def down(settings: Settings, say: Say = print) -> None:
     if not settings.stack_managed:
         say("CATALOG_STACK_MANAGED=false: the services are yours, nothing stopped.")
         return
+    say("object store: " + ("stopped" if object_store.stop(settings) else "was not running"))
     say("opensearch: " + ("stopped" if opensearch_node.stop(settings.stack_dir) else "was not running"))
     say("redis: " + ("stopped" if redis_server.stop(settings) else "was not running"))
     say("postgres: " + ("stopped" if postgres_server.stop(settings) else "was not running"))
@@ -142,6 +146,14 @@ def status(settings: Settings) -> list[ServiceStatus]:
             opensearch_healthy(settings),
             opensearch_node.data_dir(settings.stack_dir) if managed else None,
         ),
+        ServiceStatus(
+            "object-store",
+            settings.s3_endpoint_url,
+            managed and settings.s3_local_port is not None,
+            object_store.running_pid(settings),
+            object_store.is_healthy(settings),
+            object_store.data_dir(settings) if managed and settings.s3_local_port is not None else None,
+        ),
     ]
 
 
@@ -150,6 +162,7 @@ def log_paths(settings: Settings) -> dict[str, Path]:
         "postgres": postgres_server.log_path(settings),
         "redis": redis_server.log_path(settings),
         "opensearch": _opensearch_log(settings),
+        "object-store": object_store.log_path(settings),
     }
 
 
