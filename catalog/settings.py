@@ -69,8 +69,8 @@ class Settings(BaseSettings):
     max_image_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     max_image_pixels: int = Field(default=50_000_000, ge=1)
     """Above this many pixels an upload is refused as a decompression bomb (20000x20000 is 400 M)."""
-    media_base_url: str = ""
-    """Prefix of image URLs (e.g. a CDN in front of /media); empty: `/media/<key>` on this API."""
+    media_base_url: str = "/media"
+    """What image URLs start with, before the object key: `/media` (this API) or e.g. a CDN in front of it."""
     media_upload_ttl_seconds: int = Field(default=3600, ge=60, le=7 * 24 * 3600)
     thumbnail_poll_interval: float = Field(default=5.0, gt=0)
 

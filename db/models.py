@@ -88,7 +88,7 @@ class CategoryAttribute(SQLModel, table=True):
 class QualityRule(SQLModel, table=True):
     """A required field for products in a category and its descendants (category_id NULL: everywhere).
 
-    `field` is one of brand, description, images, price, category, or `attributes.<name>`.
+    `field` is one of brand, description, images, uploaded_images, price, category, or `attributes.<name>`.
     """
 
     __tablename__ = "quality_rules"
@@ -98,6 +98,7 @@ class QualityRule(SQLModel, table=True):
     field: str
     min_length: int | None = None
     weight: Decimal = Field(default=Decimal(1), sa_column=Column(Numeric(6, 2), nullable=False))
+    min_width: int | None = None
     created_at: datetime = _timestamp()
 
 
@@ -120,6 +121,10 @@ class Product(SQLModel, table=True):
     created_at: datetime = _timestamp()
     updated_at: datetime = _timestamp()
     version: int = Field(default=1, sa_column=Column(BigInteger, nullable=False, server_default="1"))
+    # Kept by the triggers of migration 0006 from product_images (never written by the application).
+    uploaded_images: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSONB, nullable=False, server_default="[]")
+    )
 
 
 class Warehouse(SQLModel, table=True):

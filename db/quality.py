@@ -18,7 +18,9 @@ import psycopg
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.orm import Session
 
-BASE_FIELDS = ("brand", "description", "images", "price", "category")
+from db.media_quality import UPLOADED_IMAGES, uploaded_images_missing
+
+BASE_FIELDS = ("brand", "description", "images", "price", "category", UPLOADED_IMAGES)
 ATTRIBUTE_PREFIX = "attributes."
 _ATTRIBUTE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 CATALOG_WIDE = 0
@@ -30,11 +32,13 @@ _RECOMPUTE_RETRIES = 3
 
 @dataclass(frozen=True)
 class Rule:
-    """One required field. `min_length` is characters for text fields and the minimum count for images."""
+    """One required field. `min_length` is characters for text fields and the minimum count for images;
+    `min_width` (uploaded_images only) the long side in px an uploaded image needs to count."""
 
     field: str
     weight: Decimal = Decimal(1)
     min_length: int | None = None
+    min_width: int | None = None
 
 
 @dataclass(frozen=True)
@@ -127,9 +131,9 @@ def load_rules(connection: Executor) -> RuleSet:
                   for row in _fetch(connection, "SELECT id, parent_id, path FROM categories")}
     global_rules: list[Rule] = []
     category_rules: dict[int, list[Rule]] = {}
-    for category_id, name, min_length, weight in _fetch(
-            connection, "SELECT category_id, field, min_length, weight FROM quality_rules ORDER BY id"):
-        rule = Rule(name, Decimal(weight), min_length)
+    for category_id, name, min_length, weight, min_width in _fetch(
+            connection, "SELECT category_id, field, min_length, weight, min_width FROM quality_rules ORDER BY id"):
+        rule = Rule(name, Decimal(weight), min_length, min_width)
         if category_id is None:
             global_rules.append(rule)
         else:
@@ -175,15 +179,26 @@ def is_filled(product: Mapping[str, Any] | object, rule: Rule) -> bool:
     if rule.field == "price":
         price = _value(product, "price")
         return price is not None and Decimal(str(price)) > 0
+    if rule.field == UPLOADED_IMAGES:
+        return missing_label(product, rule) is None
     if rule.field == "images":
         images = _value(product, "images") or []
         return len([url for url in images if isinstance(url, str) and url.strip()]) >= max(rule.min_length or 1, 1)
     return _text_filled(_value(product, rule.field), rule.min_length)
 
 
+def missing_label(product: Mapping[str, Any] | object, rule: Rule) -> str | None:
+    """How the report names an unmet rule: its field, or for uploaded images "image too small" when there are
+    enough of them but too few are large enough. None when the rule is met."""
+    if rule.field == UPLOADED_IMAGES:
+        return uploaded_images_missing(_value(product, UPLOADED_IMAGES), rule.min_length, rule.min_width)
+    return None if is_filled(product, rule) else rule.field
+
+
 def score(product: Mapping[str, Any] | object, rules: Sequence[Rule]) -> QualityResult:
     """Weighted completeness of one product against an explicit list of rules."""
-    missing = [rule for rule in rules if not is_filled(product, rule)]
+    labels = {rule.field: missing_label(product, rule) for rule in rules}
+    missing = [rule for rule in rules if labels[rule.field] is not None]
     required = sum((rule.weight for rule in rules), Decimal(0))
     if not required:
         return QualityResult(100, [])
@@ -191,7 +206,7 @@ def score(product: Mapping[str, Any] | object, rules: Sequence[Rule]) -> Quality
     percent = int((100 * filled / required).quantize(Decimal(1), rounding=ROUND_HALF_UP))
     if missing:
         percent = min(percent, 99)  # 100 means "nothing missing", never a rounded 99.6
-    return QualityResult(percent, [rule.field for rule in missing])
+    return QualityResult(percent, [str(labels[rule.field]) for rule in missing])
 
 
 def evaluate(product: Mapping[str, Any] | object, rules: RuleSet) -> QualityResult:
@@ -205,7 +220,7 @@ def evaluate(product: Mapping[str, Any] | object, rules: RuleSet) -> QualityResu
 # --- recomputation after a rule change -------------------------------------------------------------------------
 
 _PRODUCT_COLUMNS = "id, version, category_id, brand, description, images, price, attributes, completeness, " \
-                   "missing_fields"
+                   "missing_fields, uploaded_images"
 
 
 def _changed_rows(rows: Sequence[Any], rules: RuleSet) -> list[dict[str, Any]]:
@@ -751,20 +766,22 @@ class StoredRule:
     min_length: int | None
     weight: Decimal
     created_at: datetime
+    min_width: int | None = None
 
 
-_RULE_COLUMNS = "id, category_id, field, min_length, weight, created_at"
+_RULE_COLUMNS = "id, category_id, field, min_length, weight, created_at, min_width"
 
 
 def insert_rule(connection: Queryable, category_id: int | None, name: str, min_length: int | None,
-                weight: Decimal) -> StoredRule | None:
+                weight: Decimal, min_width: int | None = None) -> StoredRule | None:
     """Store a rule; None when the scope already has a rule for this field."""
     validate_rule_field(name)
     row = connection.execute(text(f"""
-        INSERT INTO quality_rules (category_id, field, min_length, weight)
-        VALUES (:category, :field, :min_length, :weight)
+        INSERT INTO quality_rules (category_id, field, min_length, weight, min_width)
+        VALUES (:category, :field, :min_length, :weight, :min_width)
         ON CONFLICT ((coalesce(category_id, 0)), field) DO NOTHING RETURNING {_RULE_COLUMNS}
-    """), {"category": category_id, "field": name, "min_length": min_length, "weight": weight}).first()
+    """), {"category": category_id, "field": name, "min_length": min_length, "weight": weight,
+           "min_width": min_width}).first()
     return StoredRule(*row) if row else None
 
 

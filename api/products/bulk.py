@@ -213,7 +213,8 @@ def _planned_row(
     if current is not None and after == before:
         return None
     validation.check_changes(ref, changes if current else after, after["category_id"], after["attributes"])
-    scored = quality.evaluate(after, ref.rules)
+    uploaded = current["uploaded_images"] if current is not None else []  # kept by triggers, never written here
+    scored = quality.evaluate({**after, "uploaded_images": uploaded}, ref.rules)
     return {**after, "completeness": scored.completeness, "missing_fields": scored.missing_fields}
 
 

@@ -16,6 +16,7 @@ from api.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
 from api.products import validation
 from api.products.schemas import CategoryRef, ProductCreate, ProductRead, ProductUpdate, StockSummary
 from db import quality
+from db.media import product_images, uploaded_urls
 from db.models import Category, Inventory, Product, ProductStatus
 
 EDITABLE_FIELDS = (
@@ -74,7 +75,7 @@ def to_read(
         price=float(product.price),
         currency=product.currency.strip(),
         attributes=product.attributes,
-        images=product.images,
+        images=product_images(product.uploaded_images, product.images),
         stock=StockSummary(
             on_hand=int(on_hand),
             reserved=int(reserved),
@@ -260,6 +261,9 @@ async def apply_changes(session: AsyncSession, product: Product, changes: dict[s
     """Validate and write `changes`; returns whether anything actually changed."""
     if "status" in changes:
         changes["status"] = ProductStatus(changes["status"]).value
+    if "images" in changes:  # a product read and written back lists its uploads: they are not external URLs
+        uploaded = set(uploaded_urls(product.uploaded_images))
+        changes["images"] = [url for url in changes["images"] if url not in uploaded]
     validation.check_changes(
         await validation.reference(session),
         changes,

@@ -142,7 +142,8 @@ class QualityController(Controller):
             rule = await service.create_rule(session, data)
         schedule_recompute(settings.database_url, [rule.category_id])
         body = RuleRead(id=rule.id, category_id=rule.category_id, field=rule.field, min_length=rule.min_length,
-                        weight=float(rule.weight), created_at=rule.created_at, recompute="scheduled")
+                        weight=float(rule.weight), created_at=rule.created_at, recompute="scheduled",
+                        min_width=rule.min_width)
         return Response(body, status_code=HTTP_201_CREATED, headers={RECOMPUTE_HEADER: "scheduled"})
 
     @delete("/rules/{rule_id:int}", summary="Remove a completeness rule", guards=[requires(CATALOG_WRITERS)],

@@ -13,9 +13,12 @@ from api.products.schemas import CategoryRef
 from db.models import ProductStatus
 
 RuleField = Annotated[str, Meta(min_length=1, max_length=80, description=(
-    "brand, description, images, price, category, or attributes.<name>"))]
+    "brand, description, images, uploaded_images, price, category, or attributes.<name>"))]
 MinLength = Annotated[int, Meta(ge=1, le=20_000, description=(
-    "Minimum characters (brand, description) or minimum number of images."))]
+    "Minimum characters (brand, description) or minimum number of images (images, uploaded_images)."))]
+MinWidth = Annotated[int, Meta(ge=1, le=100_000, description=(
+    "uploaded_images only: the long side in px an uploaded image needs to count; fewer large enough images "
+    "than min_length is reported as the missing field `image too small`."))]
 
 
 class DuplicateReason(StrEnum):
@@ -112,6 +115,7 @@ class EffectiveRuleRead(Struct):
     source: RuleSource
     defined_in: CategoryRef | None
     inherited: bool
+    min_width: int | None = None
 
 
 class EffectiveRules(Struct):
@@ -126,6 +130,7 @@ class RuleCreate(Struct, forbid_unknown_fields=True):
     category_id: int | None = None
     min_length: MinLength | None = None
     weight: Decimal = Decimal(1)
+    min_width: MinWidth | None = None
 
 
 class RuleRead(Struct):
@@ -137,3 +142,4 @@ class RuleRead(Struct):
     created_at: datetime
     recompute: str
     """`scheduled`: the affected products are being re-scored in the background."""
+    min_width: int | None = None

@@ -31,11 +31,12 @@ from api.quality.schemas import (
     TrendPoint,
 )
 from db import quality
+from db.media_quality import UPLOADED_IMAGES
 from db.models import Category, Product, ProductStatus
 from db.session import sync_engine
 
 MAX_WEIGHT = Decimal("9999.99")
-LENGTH_FIELDS = ("brand", "description", "images")
+LENGTH_FIELDS = ("brand", "description", "images", UPLOADED_IMAGES)
 """The fields `min_length` means something for (characters, or a number of images)."""
 
 
@@ -169,7 +170,7 @@ async def effective_rules(session: AsyncSession, category_id: int | None) -> Eff
     return EffectiveRules(category=category, rules=[
         EffectiveRuleRead(id=r.rule_id, field=r.rule.field, min_length=r.rule.min_length, weight=float(r.rule.weight),
                           source=RuleSource(r.source), defined_in=refs.get(r.category_id) if r.category_id else None,
-                          inherited=r.category_id != category_id)
+                          inherited=r.category_id != category_id, min_width=r.rule.min_width)
         for r in rules])
 
 
@@ -189,6 +190,9 @@ def _check_rule(data: RuleCreate) -> None:
     if data.min_length is not None and data.field not in LENGTH_FIELDS:
         raise InvalidInput(f"min_length only applies to {', '.join(LENGTH_FIELDS)}.",
                            {"fields": {"min_length": f"has no effect on {data.field}"}})
+    if data.min_width is not None and data.field != UPLOADED_IMAGES:
+        raise InvalidInput(f"min_width only applies to {UPLOADED_IMAGES}.",
+                           {"fields": {"min_width": f"has no effect on {data.field}"}})
 
 
 def rule_exists(data: RuleCreate) -> Conflict:
@@ -203,7 +207,7 @@ async def create_rule(session: AsyncSession, data: RuleCreate) -> quality.Stored
         await category_ref(session, data.category_id)
     try:
         stored = await session.run_sync(lambda s: quality.insert_rule(
-            s, data.category_id, data.field, data.min_length, data.weight))
+            s, data.category_id, data.field, data.min_length, data.weight, data.min_width))
     except IntegrityError:  # the category was deleted meanwhile
         raise category_not_found(data.category_id or 0) from None
     if stored is None:
