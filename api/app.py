@@ -14,9 +14,11 @@ from redis.asyncio import Redis
 
 from api.auth.controller import AuthController
 from api.categories.controller import CategoryController
+from api.changes.controller import ChangeController
 from api.deps import DEPENDENCIES
 from api.errors import EXCEPTION_HANDLERS
 from api.health import health, ready
+from api.history.controller import HistoryController
 from api.inventory.controller import StockController, WarehouseController
 from api.metrics import metrics
 from api.middleware import add_response_headers, rate_limit_middleware, request_context_middleware
@@ -26,6 +28,7 @@ from api.quality.background import quality_lifespan
 from api.quality.controller import QualityController
 from api.search.controller import SearchController, SynonymController
 from api.users.controller import UserController
+from api.webhooks.controller import ThresholdController, WebhookController
 from catalog.settings import Settings, get_settings
 from db.session import async_session_factory, make_async_engine
 
@@ -42,6 +45,10 @@ ROUTES: list[ControllerRouterHandler] = [
     QualityController,
     SearchController,
     SynonymController,
+    HistoryController,
+    ChangeController,
+    WebhookController,
+    ThresholdController,
 ]
 
 

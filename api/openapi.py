@@ -16,6 +16,7 @@ _DESCRIPTIONS = {
     404: "Not found.",
     409: "Conflicts with existing data (e.g. a duplicate SKU or email).",
     412: "If-Match names a version that is no longer current.",
+    410: "Gone: the cursor is older than the retention window (`details.oldest_cursor` is still served).",
     413: "The request body is larger than the configured limit.",
     429: "Too many requests; retry after the `Retry-After` seconds.",
     503: "A backing service is unavailable; retry shortly.",

@@ -1,0 +1,1 @@
+"""Signed webhooks: endpoints (admin), their deliveries, stock.low thresholds, and the delivery worker."""
