@@ -20,6 +20,7 @@ from api.errors import EXCEPTION_HANDLERS
 from api.health import health, ready
 from api.history.controller import HistoryController
 from api.inventory.controller import StockController, WarehouseController
+from api.media.controller import ProductImageController, media_lifespan, serve_media
 from api.metrics import metrics
 from api.middleware import add_response_headers, rate_limit_middleware, request_context_middleware
 from api.openapi import openapi_config
@@ -43,6 +44,8 @@ ROUTES: list[ControllerRouterHandler] = [
     WarehouseController,
     StockController,
     QualityController,
+    ProductImageController,
+    serve_media,
     SearchController,
     SynonymController,
     HistoryController,
@@ -87,7 +90,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[rate_limit_middleware],
         before_send=[add_response_headers],
-        lifespan=[lifespan, quality_lifespan],
+        lifespan=[lifespan, quality_lifespan, media_lifespan],
         openapi_config=openapi_config(),
         request_max_body_size=settings.max_request_body_bytes,
         cors_config=CORSConfig(allow_origins=settings.cors_allow_origins) if settings.cors_allow_origins else None,

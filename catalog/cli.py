@@ -36,6 +36,9 @@ def _mount_subcommands() -> None:
     app.command("verify")(indexer_cli.verify)
     app.command("seed")(seed_command)
     app.add_typer(quality_app, name="quality")
+    from media.cli import app as media_app
+
+    app.add_typer(media_app, name="media")
 
 
 _mount_subcommands()

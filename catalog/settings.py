@@ -69,8 +69,9 @@ class Settings(BaseSettings):
     max_image_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     max_image_pixels: int = Field(default=50_000_000, ge=1)
     """Above this many pixels an upload is refused as a decompression bomb (20000x20000 is 400 M)."""
-    media_base_url: str = "/media"
-    """What image URLs start with, before the object key: `/media` (this API) or e.g. a CDN in front of it."""
+    media_base_url: str = Field(default="", pattern=r"^(https?://\S+)?$")
+    """What image URLs start with, before the object key: e.g. a CDN in front of the API's /media;
+    empty: `http://<api_host>:<api_port>/media`."""
     media_upload_ttl_seconds: int = Field(default=3600, ge=60, le=7 * 24 * 3600)
     thumbnail_poll_interval: float = Field(default=5.0, gt=0)
 
@@ -157,6 +158,10 @@ class Settings(BaseSettings):
     @property
     def redis_url(self) -> str:
         return f"redis://{self.redis_host}:{self.redis_port}/{self.redis_db}"
+
+    @property
+    def media_url_prefix(self) -> str:
+        return self.media_base_url.rstrip("/") or f"http://{self.api_host}:{self.api_port}/media"
 
     @property
     def s3_local_port(self) -> int | None:

@@ -43,7 +43,7 @@ def upload_key(upload_id: uuid.UUID) -> str:
 
 
 def media_url(key: str) -> str:
-    return f"{get_settings().media_base_url.rstrip('/')}/{key}"
+    return f"{get_settings().media_url_prefix}/{key}"
 
 
 def uploaded_urls(uploaded_images: list[dict[str, Any]]) -> list[str]:

@@ -14,13 +14,14 @@ from typing import Any
 from psycopg import Connection
 from psycopg.rows import dict_row
 
+from db.media import product_images
 from indexer import mapping as f
 
 Document = dict[str, Any]
 
 _SELECT = """
 SELECT p.id, p.sku, p.name, p.description, p.brand, p.status, p.price, p.currency, p.attributes,
-       p.images, p.completeness, p.missing_fields, p.created_at, p.updated_at, p.version,
+       p.images, p.uploaded_images, p.completeness, p.missing_fields, p.created_at, p.updated_at, p.version,
        p.category_id, c.path AS category_leaf, anc.names AS category_names,
        coalesce(stock.available, 0) AS available
 FROM products p
@@ -104,6 +105,7 @@ def to_document(row: dict[str, Any]) -> Document:
     brand = row["brand"]
     name = row["name"]
     suggestions = [name, brand] if brand else [name]
+    images = product_images(row["uploaded_images"], row["images"])
     doc: Document = {
         f.ID: row["id"],
         f.SKU: row["sku"],
@@ -121,8 +123,8 @@ def to_document(row: dict[str, Any]) -> Document:
         f.AVAILABLE: available,
         f.IN_STOCK: available > 0,
         f.ATTRIBUTES: row["attributes"],
-        f.IMAGES: row["images"],
-        f.IMAGE_COUNT: len(row["images"]),
+        f.IMAGES: images,
+        f.IMAGE_COUNT: len(images),
         f.COMPLETENESS: row["completeness"],
         f.MISSING_FIELDS: list(row["missing_fields"]),
         f.CREATED_AT: _iso(row["created_at"]),

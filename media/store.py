@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import boto3
@@ -30,6 +31,7 @@ class ObjectInfo:
     key: str
     size: int
     content_type: str
+    last_modified: datetime | None = None
 
 
 def _client(settings: Settings, endpoint: str, pool: int) -> Any:
@@ -117,6 +119,16 @@ class MediaStore:
         finally:
             body.close()
 
+    @staticmethod
+    def drain(body: Any) -> bytes:
+        """All of an opened object's bytes; the body is closed either way."""
+        try:
+            return bytes(body.read())
+        except (BotoCoreError, OSError) as exc:
+            raise StorageUnavailable(f"object store dropped a read: {exc}") from exc
+        finally:
+            body.close()
+
     def open(self, key: str) -> tuple[Any, ObjectInfo] | None:
         """A streaming body (call `.iter_chunks()`, then `.close()`) and the object's size and type."""
         try:
@@ -151,7 +163,7 @@ class MediaStore:
         while True:
             page = self._call("list_objects_v2", Prefix=prefix, **({"ContinuationToken": token} if token else {}))
             for item in page.get("Contents", []):
-                yield ObjectInfo(str(item["Key"]), int(item["Size"]), "")
+                yield ObjectInfo(str(item["Key"]), int(item["Size"]), "", item.get("LastModified"))
             if not page.get("IsTruncated"):
                 return
             token = page.get("NextContinuationToken")

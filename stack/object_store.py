@@ -17,7 +17,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from catalog.settings import Settings
+from catalog.settings import PROJECT_ROOT, Settings
 from stack.processes import Say, StackError, port_is_open, read_pid, tail, terminate
 
 VERSITYGW_MODULE = "github.com/versity/versitygw/cmd/versitygw"
@@ -26,7 +26,8 @@ GO_CANDIDATES = ("go", "/usr/local/go/bin/go", "/usr/lib/go/bin/go")
 
 
 def binary_path(settings: Settings) -> Path:
-    return settings.stack_dir / "bin" / "versitygw"
+    """Built once per checkout (not per stack dir: scratch stacks in tests reuse it)."""
+    return PROJECT_ROOT / ".stack" / "bin" / "versitygw"
 
 
 def _port(settings: Settings) -> int:

@@ -17,6 +17,7 @@ RUN_ID = uuid.uuid4().hex[:8]
 os.environ["CATALOG_ENVIRONMENT"] = "test"
 os.environ["CATALOG_POSTGRES_DB"] = f"catalog_test_{RUN_ID}"
 os.environ["CATALOG_INDEX_ALIAS"] = f"test_{RUN_ID}_products"
+os.environ["CATALOG_S3_BUCKET"] = f"test-{RUN_ID}-media"  # `catalog media gc` must only ever see this session's
 # Limits high enough that the suite never trips them unless a test means to.
 os.environ.setdefault("CATALOG_RATE_LIMIT_PER_MINUTE", "1000000")
 os.environ.setdefault("CATALOG_AUTH_RATE_LIMIT_PER_MINUTE", "1000000")

@@ -1,0 +1,1 @@
+"""Product media: uploaded images, presigned uploads, thumbnails and the /media route that serves them."""

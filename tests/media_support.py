@@ -1,0 +1,126 @@
+"""Shared by the media tests: image builders, a per-session bucket, the thumbnail worker as a real process."""
+
+from __future__ import annotations
+
+import io
+import os
+import struct
+import subprocess
+import sys
+import time
+import zlib
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+from PIL import Image
+
+from catalog.settings import PROJECT_ROOT, Settings
+
+BIN = Path(sys.executable).parent
+
+
+def jpeg(
+    width: int = 640, height: int = 480, color: tuple[int, int, int] = (200, 30, 30), noise: bool = False
+) -> bytes:
+    """A real JPEG; `noise` makes it incompressible (about 1 MB at 1000x700)."""
+    image = (
+        Image.frombytes("RGB", (width, height), os.urandom(width * height * 3))
+        if noise
+        else Image.new("RGB", (width, height), color)
+    )
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=90)
+    return out.getvalue()
+
+
+def png(width: int = 320, height: int = 240, color: tuple[int, int, int, int] = (10, 120, 200, 255)) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGBA", (width, height), color).save(out, "PNG")
+    return out.getvalue()
+
+
+def webp(width: int = 300, height: int = 300) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), (5, 200, 5)).save(out, "WEBP")
+    return out.getvalue()
+
+
+def gif(width: int = 100, height: int = 50) -> bytes:
+    out = io.BytesIO()
+    Image.new("P", (width, height), 3).save(out, "GIF")
+    return out.getvalue()
+
+
+def png_bomb(width: int = 20000, height: int = 20000) -> bytes:
+    """A valid 1-bit PNG of width x height px that compresses to ~50 KB (400 M pixels once decoded)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    row = b"\0" + b"\0" * ((width + 7) // 8)
+    pixels = zlib.compress(row * height, 9)
+    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
+
+
+def multipart(data: bytes, filename: str = "photo.jpg", content_type: str = "image/jpeg") -> dict[str, Any]:
+    return {"files": {"file": (filename, data, content_type)}}
+
+
+def wait_for(condition: Callable[[], Any], timeout_s: float, what: str) -> Any:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout_s} s waiting for {what}")
+        time.sleep(0.05)
+
+
+async def eventually(condition: Callable[[], Awaitable[Any]], timeout_s: float, what: str) -> Any:
+    """Await `condition()` until it is truthy (the async client's tests must not block the loop)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = await condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout_s} s waiting for {what}")
+        await anyio.sleep(0.05)
+
+
+@pytest.fixture(scope="session")
+def media_bucket(stack: Settings) -> Iterator[str]:
+    """The session's own bucket (conftest names it), emptied and removed at the end."""
+    from media.store import MediaStore
+
+    store = MediaStore(stack)
+    store.ensure_bucket()
+    yield stack.s3_bucket
+    keys = [item.key for item in store.iter_objects()]
+    store.delete(keys)
+    store.client.delete_bucket(Bucket=stack.s3_bucket)
+
+
+@pytest.fixture(scope="session")
+def thumbnail_worker(
+    media_bucket: str, database: str, settings: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[subprocess.Popen[bytes]]:
+    """`catalog media worker` as its own process on the session's database and bucket."""
+    log = tmp_path_factory.mktemp("media") / "worker.log"
+    env = {**os.environ, "CATALOG_THUMBNAIL_POLL_INTERVAL": "1"}
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [str(BIN / "catalog"), "media", "worker"], env=env, cwd=PROJECT_ROOT, stdout=out, stderr=subprocess.STDOUT
+        )
+    yield process
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
