@@ -55,13 +55,16 @@ def product_images(uploaded_images: list[dict[str, Any]], external: list[str]) -
     return [*uploaded_urls(uploaded_images), *external]
 
 
-def search_image(uploaded_images: list[dict[str, Any]]) -> str | None:
-    """The 200 px thumbnail of the first uploaded image that has one ready."""
+def search_images(uploaded_images: list[dict[str, Any]], external: list[str]) -> list[str]:
+    """The search document's `images` (shown in result lists; a hit's `image` is the first): each upload as its
+    200 px thumbnail once that is ready (the original until then), in position order, then the external URLs."""
+    shown = []
     for image in uploaded_images:
-        thumbnail = (image.get("thumbnails") or {}).get(str(SEARCH_THUMBNAIL)) if isinstance(image, dict) else None
-        if thumbnail:
-            return media_url(str(thumbnail))
-    return None
+        if not isinstance(image, dict) or "key" not in image:
+            continue
+        thumbnail = (image.get("thumbnails") or {}).get(str(SEARCH_THUMBNAIL))
+        shown.append(media_url(str(thumbnail or image["key"])))
+    return [*shown, *external]
 
 
 # --- tables ------------------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from typing import Any
 from psycopg import Connection
 from psycopg.rows import dict_row
 
-from db.media import product_images
+from db.media import search_images
 from indexer import mapping as f
 
 Document = dict[str, Any]
@@ -105,7 +105,7 @@ def to_document(row: dict[str, Any]) -> Document:
     brand = row["brand"]
     name = row["name"]
     suggestions = [name, brand] if brand else [name]
-    images = product_images(row["uploaded_images"], row["images"])
+    images = search_images(row["uploaded_images"], row["images"])
     doc: Document = {
         f.ID: row["id"],
         f.SKU: row["sku"],
