@@ -39,10 +39,11 @@ from bench.search import (
     make_queries,
     merge,
     prepare,
-    raw_bodies,
+    replay,
     run_pass,
     use_environment,
 )
+from bench.search_bodies import record_bodies
 
 CATALOG = Path(sys.executable).parent / "catalog"
 
@@ -75,13 +76,12 @@ def api_server(workers: int | None, log: Path) -> Iterator[str]:
 
 async def measure(args: argparse.Namespace, servers: dict[str, str]) -> dict[str, PassResult]:
     from api.auth.security import issue_token
-    from api.search.query import SEARCH_FILTER_PATH
     from catalog.settings import get_settings
 
     settings = get_settings()
     facts = catalog_facts(settings.postgres_dsn)
     queries = make_queries(facts, args.distinct, random.Random(args.seed))
-    bodies = raw_bodies(queries, settings.postgres_dsn, settings.opensearch_url, settings.index_alias)
+    bodies = record_bodies(queries)
     search_paths = [f"/search?{urlencode(params)}" for params in queries]
     rng = random.Random(args.seed)
     import psycopg
@@ -91,7 +91,7 @@ async def measure(args: argparse.Namespace, servers: dict[str, str]) -> dict[str
     ids = [rng.choice(all_ids) for _ in range(5000)]
     token = issue_token(settings, uuid.uuid4(), ["admin"])
     limits = httpx.Limits(max_connections=args.concurrency * 4, max_keepalive_connections=args.concurrency * 4)
-    raw_search = f"{settings.opensearch_url}/{settings.index_alias}/_search?filter_path={SEARCH_FILTER_PATH}"
+    raw_index = f"{settings.opensearch_url}/{settings.index_alias}"
 
     async with (
         httpx.AsyncClient(limits=limits, timeout=60, headers={"Authorization": f"Bearer {token}"}) as http,
@@ -116,9 +116,7 @@ async def measure(args: argparse.Namespace, servers: dict[str, str]) -> dict[str
                 return (await (await conn.execute(SELECT_SQL, (ids[i % len(ids)],))).fetchone()) is not None
 
         async def raw_opensearch(i: int) -> bool:
-            response = await http.post(raw_search, content=bodies[i % len(bodies)],
-                                       headers={"content-type": "application/json"})
-            return response.status_code == 200
+            return await replay(http, raw_index, bodies[i % len(bodies)])
 
         passes: dict[str, Callable[[int], Awaitable[bool]]] = {"psycopg SELECT by id": raw_select,
                                                                "OpenSearch _search": raw_opensearch}

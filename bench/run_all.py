@@ -86,7 +86,7 @@ def search_rows(_: list[Figures]) -> list[Row]:
     for kind in ("browse", "text"):  # one client, distinct queries: the catalog vs a minimal storefront body
         rows.append(Row(f"feature tax, {kind}: /search p50", f"{kind}: /search uncached: p50 ms", "ms",
                         f"{kind}: minimal body: p50 ms", headline=True))
-        rows.append(Row(f"feature tax, {kind}: catalog body p50", f"{kind}: catalog body: p50 ms", "ms",
+        rows.append(Row(f"feature tax, {kind}: catalog bodies p50", f"{kind}: catalog bodies: p50 ms", "ms",
                         f"{kind}: minimal body: p50 ms"))
     rows += [Row("errors (all passes)", "errors", "count")]
     return rows
@@ -162,8 +162,9 @@ def measure_search(ctx: Context) -> list[Figures]:
                               "--tax-requests", "100" if ctx.args.quick else "400"])
     ctx.notes["search"] = (f"16 concurrent clients, up to {requests} requests or {seconds} s per pass, "
                            f"{args.distinct} distinct queries (text, typos, filters, facets, sorts, page 2); raw: "
-                           "the identical first-pass bodies POSTed to `_search`; cached = after one pass filled the "
-                           "cache; feature tax: one client, every query distinct, browse (no q) and text apart, vs "
+                           "every body the API sends for the query (first pass, probe, second pass), POSTed to "
+                           "`_search` in turn; cached = after one pass filled the cache; feature tax: one client, "
+                           "every query distinct, browse (no q) and text apart, vs "
                            "a minimal storefront body (BM25 multi_match, category/brand filters, two terms facets)")
     out = []
     for n in range(ctx.args.repeat):

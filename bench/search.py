@@ -1,5 +1,9 @@
 """Storefront search benchmark: `/search` through the API vs the same bodies sent straight to OpenSearch.
 
+The raw pass replays, for each query, every request the API sends for it (the exact first pass, and the probe
+and second pass when it came back short; recorded by running the API's own code once, `bench/search_bodies.py`),
+one after the other: the API's overhead is what it adds to the same engine work.
+
 A mixed query set (text, typos, category browsing, brand/attribute/price filters, sorts, page 2) is built from
 the catalog's own brands, categories, attributes and name words. Passes: raw OpenSearch, API uncached
 (`Cache-Control: no-cache`, honoured by the API) and API cached (after one warming pass), interleaved in
@@ -32,6 +36,7 @@ import httpx
 import psycopg
 
 from bench.api_process import start_api
+from bench.search_bodies import Sent, record_bodies
 
 BENCH_DB = "catalog_searchbench"
 BENCH_ALIAS = "searchbench_products"
@@ -185,30 +190,17 @@ def make_queries(facts: CatalogFacts, count: int, rng: random.Random, mix: str =
     return queries
 
 
-def raw_bodies(queries: Sequence[Params], dsn: str, os_url: str, alias: str) -> list[bytes]:
-    """The exact bodies the API sends first for each query (same builders, facet keys and synonyms; a query that
-    comes back short is followed by typo-tolerant and relaxed passes, which the API's figures include)."""
-    from api.search import facets, query, service
-    from api.search.synonyms import build_expansions
+CONTENT_TYPES = {"_search": "application/json", "_msearch": "application/x-ndjson"}
 
-    with psycopg.connect(dsn) as conn:
-        taxonomy = service.Taxonomy.from_rows(conn.execute(str(service.TAXONOMY_SQL)).fetchall())
-        expansions = build_expansions(
-            (list(r[0]), list(r[1])) for r in conn.execute("SELECT terms, replacements FROM synonyms"))
-    found = httpx.post(f"{os_url}/{alias}/_search", json=facets.common_keys_body(), timeout=30).json()
-    common = [b["key"] for b in found["aggregations"]["keys"]["buckets"]]
-    bodies = []
-    for params in queries:
-        single = {k: v for k, v in params}
-        parsed = service.build_params(
-            q=single.get("q"), category=single.get("category"), brand=[v for k, v in params if k == "brand"],
-            price_min=float(single["price_min"]) if "price_min" in single else None,
-            price_max=float(single["price_max"]) if "price_max" in single else None,
-            in_stock=True if "in_stock" in single else None, sort=single.get("sort", "relevance"),
-            page=int(single.get("page", 1)), per_page=20, cursor=None, attributes=params)
-        keys = service.facet_keys(parsed, taxonomy, common)
-        bodies.append(json.dumps(query.search_body(parsed, keys, expansions, query.EXACT)).encode())
-    return bodies
+
+async def replay(http: httpx.AsyncClient, index_url: str, sent: Sequence[Sent]) -> bool:
+    """One query's requests, as the API sent them, one after the other, straight to OpenSearch."""
+    for endpoint, body, filter_path in sent:
+        response = await http.post(f"{index_url}/{endpoint}?filter_path={filter_path}", content=body,
+                                   headers={"content-type": CONTENT_TYPES[endpoint]})
+        if response.status_code != 200:
+            return False
+    return True
 
 
 # --- load --------------------------------------------------------------------------------------------------------
@@ -261,19 +253,13 @@ def merge(into: PassResult, part: PassResult) -> None:
 
 
 async def run_all(args: argparse.Namespace, api_url: str, os_url: str, alias: str,
-                  queries: list[Params], bodies: list[bytes]) -> list[PassResult]:
+                  queries: list[Params], bodies: list[list[Sent]]) -> list[PassResult]:
     """Raw, uncached and cached passes, interleaved in `args.rounds` rounds so that all three see the same
     machine load (this machine is shared); each pass's figures pool its rounds."""
     limits = httpx.Limits(max_connections=args.concurrency, max_keepalive_connections=args.concurrency)
     async with httpx.AsyncClient(limits=limits, timeout=30) as http:
-        from api.search.query import SEARCH_FILTER_PATH
-
-        raw_url = f"{os_url}/{alias}/_search?filter_path={SEARCH_FILTER_PATH}"
-        json_headers = {"content-type": "application/json"}
-
         async def raw(i: int) -> bool:
-            response = await http.post(raw_url, content=bodies[i % len(bodies)], headers=json_headers)
-            return response.status_code == 200
+            return await replay(http, f"{os_url}/{alias}", bodies[i % len(bodies)])
 
         urls = [f"{api_url}/search?{urlencode(params)}" for params in queries]
 
@@ -318,22 +304,18 @@ def minimal_body(params: Params) -> bytes:
 
 
 async def feature_tax(args: argparse.Namespace, api_url: str, os_url: str, alias: str, queries: list[Params],
-                      bodies: list[bytes]) -> list[PassResult]:
-    """One client, every query distinct: the minimal body and the catalog's first body straight to OpenSearch,
-    and `/search` uncached, each for browse-only (no `q`) and text queries, interleaved in rounds."""
-    from api.search.query import SEARCH_FILTER_PATH
-
+                      bodies: list[list[Sent]]) -> list[PassResult]:
+    """One client, every query distinct: the minimal body and the catalog's bodies (every pass the API sends)
+    straight to OpenSearch, and `/search` uncached, each for browse-only (no `q`) and text queries, interleaved in
+    rounds."""
     kinds = {"browse": [i for i, p in enumerate(queries) if "q" not in dict(p)],
              "text": [i for i, p in enumerate(queries) if "q" in dict(p)]}
-    minimal = [minimal_body(p) for p in queries]
+    minimal = [[("_search", minimal_body(p), "took")] for p in queries]
     urls = [f"{api_url}/search?{urlencode(p)}" for p in queries]
-    headers = {"content-type": "application/json"}
     async with httpx.AsyncClient(timeout=60) as http:
-        def raw(chosen: list[bytes], picks: list[int], path: str) -> Callable[[int], Awaitable[bool]]:
+        def raw(chosen: list[list[Sent]], picks: list[int]) -> Callable[[int], Awaitable[bool]]:
             async def send(i: int) -> bool:
-                body = chosen[picks[i % len(picks)]]
-                return (await http.post(f"{os_url}/{alias}/_search{path}", content=body,
-                                        headers=headers)).status_code == 200
+                return await replay(http, f"{os_url}/{alias}", chosen[picks[i % len(picks)]])
             return send
 
         def api(picks: list[int]) -> Callable[[int], Awaitable[bool]]:
@@ -345,8 +327,8 @@ async def feature_tax(args: argparse.Namespace, api_url: str, os_url: str, alias
         passes = []
         for kind, picks in kinds.items():
             if picks:
-                passes += [(f"{kind}: minimal body", raw(minimal, picks, "")),
-                           (f"{kind}: catalog body", raw(bodies, picks, f"?filter_path={SEARCH_FILTER_PATH}")),
+                passes += [(f"{kind}: minimal body", raw(minimal, picks)),
+                           (f"{kind}: catalog bodies", raw(bodies, picks)),
                            (f"{kind}: /search uncached", api(picks))]
         results = {name: PassResult(name) for name, _ in passes}
         per_round = max(1, args.tax_requests // max(1, args.rounds))
@@ -383,7 +365,7 @@ def measure(args: argparse.Namespace, api_url: str) -> list[PassResult]:
     settings = get_settings()
     facts = catalog_facts(settings.postgres_dsn)
     queries = make_queries(facts, args.distinct, random.Random(args.seed), args.mix)
-    bodies = raw_bodies(queries, settings.postgres_dsn, settings.opensearch_url, settings.index_alias)
+    bodies = record_bodies(queries)
     results = asyncio.run(run_all(args, api_url, settings.opensearch_url, settings.index_alias, queries, bodies))
     if args.tax_requests:
         results += asyncio.run(feature_tax(args, api_url, settings.opensearch_url, settings.index_alias, queries,

@@ -191,12 +191,30 @@ def test_the_first_pass_is_exact_and_typos_come_only_with_the_second() -> None:
 
 
 def test_the_probe_after_a_short_answer_scores_nothing_and_fetches_no_hits_or_facets() -> None:
-    probe = query.probe_body(params(q="red kettle", brand=["Acme"]), {}, widen=True, dead_end=True)
+    probe = query.probe_body(params(q="red kettle", brand=["Acme"]), {}, widen=query.WIDENED, dead_end=True)
     assert probe["size"] == 0 and set(probe["aggs"]) == {query.SCOPE_AGG, query.WIDE_AGG}
     assert set(probe["query"]["bool"]) == {"filter"} and "highlight" not in probe
     words = probe["aggs"][query.SCOPE_AGG]["aggs"]["in"]["aggs"]["words"]["filters"]["filters"]
     assert set(words) == {"red", "kettle"}
     scope = json.dumps(probe["aggs"][query.SCOPE_AGG]["aggs"]["in"]["filter"])
     assert "brand.keyword" in scope and "kettle" not in scope  # the filters alone, whatever the words
-    short = query.probe_body(params(q="red kettle"), {}, widen=True, dead_end=False)
+    short = query.probe_body(params(q="red kettle"), {}, widen=query.WIDENED_EXACT, dead_end=False)
     assert set(short["aggs"]) == {query.WIDE_AGG} and "suggest" not in short  # found some: no spelling asked
+
+
+def test_attribute_facets_without_a_filter_of_their_own_share_one_aggregation() -> None:
+    p = params(brand=["A"], attributes=[("attr.size", "m")])
+    aggs = query.search_body(p, facet_keys=["color", "material", "size"])["aggs"]
+    assert "attr.color" not in aggs and "attr.material" not in aggs
+    shared = aggs[facets.ATTRIBUTES_AGG]
+    assert shared["aggs"]["f"]["terms"]["include"] == "(color|material)=.*"
+    assert "size=m" in json.dumps(shared["filter"]) and "brand.keyword" in json.dumps(shared["filter"])
+    assert "size=m" not in json.dumps(aggs["attr.size"]["filter"])  # disjunctive: not under its own filter
+
+    response = {facets.ATTRIBUTES_AGG: {"f": {"buckets": [
+        {"key": "color=red", "doc_count": 9}, {"key": "material=steel", "doc_count": 7},
+        {"key": "color=blue=ish", "doc_count": 5}]}},
+        "attr.size": {"f": {"buckets": [{"key": "size=m", "doc_count": 4}]}}}
+    parsed = facets.parse(response, ["color", "material", "size"], {})
+    assert {key: [(v.value, v.count) for v in values] for key, values in parsed.attributes.items()} == {
+        "color": [("red", 9), ("blue=ish", 5)], "material": [("steel", 7)], "size": [("m", 4)]}

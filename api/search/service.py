@@ -11,7 +11,8 @@ import logging
 import math
 import re
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -225,12 +226,11 @@ def runtime(state: State) -> SearchRuntime:
 
 # --- OpenSearch ------------------------------------------------------------------------------------------
 
-async def _opensearch(client: AsyncOpenSearch, alias: str, body: dict[str, Any], filter_path: str,
-                      params: SearchParams | None = None) -> dict[str, Any]:
+@contextmanager
+def _backend_errors(params: SearchParams | None = None) -> Iterator[None]:
+    """OpenSearch's failures as the API's errors: a cursor that does not fit -> 400, no index or no backend -> 503."""
     try:
-        # Pre-encoded with msgspec: opensearch-py passes bytes through instead of running json.dumps.
-        result: dict[str, Any] = await client.search(index=alias, body=_encoder.encode(body), filter_path=filter_path)
-        return result
+        yield
     except RequestError as exc:
         if params is not None and params.search_after is not None:
             raise _invalid("cursor", "does not fit this search") from exc
@@ -245,6 +245,30 @@ async def _opensearch(client: AsyncOpenSearch, alias: str, body: dict[str, Any],
         log.warning("search backend unavailable: %s", exc)
         raise ServiceUnavailable("Search is temporarily unavailable; retry shortly.", code="SEARCH_UNAVAILABLE",
                                  headers={"Retry-After": "2"}) from exc
+
+
+async def _opensearch(client: AsyncOpenSearch, alias: str, body: dict[str, Any], filter_path: str,
+                      params: SearchParams | None = None) -> dict[str, Any]:
+    with _backend_errors(params):
+        # Pre-encoded with msgspec: opensearch-py passes bytes through instead of running json.dumps.
+        result: dict[str, Any] = await client.search(index=alias, body=_encoder.encode(body), filter_path=filter_path)
+        return result
+
+
+async def _opensearch_many(client: AsyncOpenSearch, alias: str, bodies: Sequence[dict[str, Any]], filter_path: str,
+                           params: SearchParams | None = None) -> list[dict[str, Any]]:
+    """Several searches in one round trip (`_msearch`; OpenSearch runs them side by side), failing as one."""
+    lines = b"".join(b"{}\n" + _encoder.encode(body) + b"\n" for body in bodies)
+    paths = ",".join(f"responses.{path}" for path in (*filter_path.split(","), "error", "status"))
+    with _backend_errors(params):
+        found: dict[str, Any] = await client.msearch(index=alias, body=lines, filter_path=paths)
+        responses: list[dict[str, Any]] = found.get("responses", [])
+        for response in responses:
+            if "error" in response:  # one failed search fails the request, as a single search would
+                status = int(response.get("status", 500))
+                error_class = RequestError if status == 400 else NotFoundError if status == 404 else TransportError
+                raise error_class(status, str(response["error"].get("type", "error")), response["error"])
+        return responses
 
 
 def _item(hit: dict[str, Any]) -> SearchItem:
@@ -293,25 +317,36 @@ async def _facet_keys(rt: SearchRuntime, client: AsyncOpenSearch, alias: str, pa
     return facet_keys(params, taxonomy, common)
 
 
-async def _run(state: State, rt: SearchRuntime, params: SearchParams, expansions: Mapping[str, tuple[str, ...]],
-               fresh: bool) -> SearchResponse:
+async def answer(state: State, rt: SearchRuntime, params: SearchParams, expansions: Mapping[str, tuple[str, ...]],
+                 fresh: bool = True) -> SearchResponse:
+    """The answer to one search, computed (no cache): the exact first pass, and the second when it came back short."""
     client: AsyncOpenSearch = state.opensearch
     alias = state.settings.index_alias
     taxonomy = await rt.current_taxonomy(state.sessions, [params.category] if params.category else [])
     keys = await _facet_keys(rt, client, alias, params, taxonomy)
     filtered = bool(query.filter_clauses(params))
-    raw = await _opensearch(client, alias, query.search_body(params, keys, expansions, query.EXACT,
-                                                             count_scope=filtered),
-                            query.SEARCH_FILTER_PATH, params)
+    first = query.search_body(params, keys, expansions, query.EXACT, count_scope=filtered)
+    groups = len(query.word_groups(params.q, expansions))
+    widened = None
+    if groups >= query.WIDEN_FROM_GROUPS:
+        # Three words or more usually name one product (most such queries find fewer than a page): the widened
+        # search rides along in the same round trip, and when it finds more, no probe is needed.
+        raw, widened = await _opensearch_many(
+            client, alias, [first, query.search_body(params, keys, expansions, query.WIDENED_EXACT)],
+            query.SEARCH_FILTER_PATH, params)
+    else:
+        raw = await _opensearch(client, alias, first, query.SEARCH_FILTER_PATH, params)
     total = _total(raw)
     suggestion, corrected, relaxed = None, False, None
     # Filters that leave no product: no pass on the words can find anything.
     leaves_some = not filtered or _counted(raw, query.SCOPE_AGG).get("doc_count", 1) > 0
-    groups = len(query.word_groups(params.q, expansions))
     # Found some, with one or two words: widening would still need every word, and the exact words did match.
     short = total == 0 or (total < query.RELAX_BELOW and groups >= query.WIDEN_FROM_GROUPS)
-    if groups and leaves_some and short:
-        second = await _second_pass(client, alias, params, keys, expansions, total)
+    if short and total and widened is not None and _total(widened) > total:
+        raw, total = widened, _total(widened)
+        relaxed = Relaxed(dropped=[], any_word=True)
+    elif groups and leaves_some and short:
+        second = await _second_pass(client, alias, params, keys, expansions, total, widen=widened is None)
         suggestion = second.suggestion
         if second.raw is not None:
             raw, total, corrected = second.raw, _total(second.raw), second.corrected
@@ -353,26 +388,29 @@ class SecondPass:
 
 
 async def _second_pass(client: AsyncOpenSearch, alias: str, params: SearchParams, keys: Sequence[str],
-                       expansions: Mapping[str, tuple[str, ...]], found: int) -> SecondPass:
+                       expansions: Mapping[str, tuple[str, ...]], found: int, widen: bool = True) -> SecondPass:
     """The exact words found fewer than RELAX_BELOW products. One light probe (no hits, no facets) counts what
     each looser reading would find (and, after a dead end, asks for a better spelling), then at most one full
-    search runs, for the best of them (two when a dead end's words never meet):
+    search runs, for the best of them (two when a dead end's words never meet; `widen` False: the widened
+    reading already ran beside the first pass and found no more):
 
-    - some found, exactly or with typos: the widened reading (about two thirds of the words, typos tolerated) when
-      it finds more, so the products matching every word come first and then the rest of their line or their
-      other colors; else typo tolerance;
+    - some found, exactly or with typos: the widened reading (about two thirds of the words; typos tolerated
+      when the exact words found none) when it finds more, so the products matching every word come first and
+      then the rest of their line or their other colors; else typo tolerance;
     - none found: typo tolerance; else the did-you-mean spelling; else the words no product has are left out and,
       if the rest still never meet, any word may match (products matching more words first).
     """
     words = [word for word, _ in query.word_groups(params.q, expansions)]  # in the shopper's order
     multi_word = len(words) > 1
-    probe = await _opensearch(client, alias, query.probe_body(params, expansions, widen=multi_word,
-                                                              dead_end=not found), query.PROBE_FILTER_PATH)
+    widening = query.WIDENED_EXACT if found else query.WIDENED
+    counted = widening if multi_word and (widen or not found) else None
+    probe = await _opensearch(client, alias, query.probe_body(params, expansions, counted, dead_end=not found),
+                              query.PROBE_FILTER_PATH)
     suggestion = _suggestion(probe, params.q)
     tolerant, widened = _total(probe), int(_counted(probe, query.WIDE_AGG).get("doc_count", 0))
     attempts: list[tuple[SearchParams, query.Matching]] = []
     if widened > max(found, tolerant) and (found or tolerant):  # widening a dead end is the relaxation below
-        attempts.append((params, query.WIDENED))
+        attempts.append((params, widening))
     elif tolerant > found:
         attempts.append((params, query.TYPO_TOLERANT))
     elif not found:
@@ -387,8 +425,9 @@ async def _second_pass(client: AsyncOpenSearch, alias: str, params: SearchParams
                     attempts.append((params, query.Matching(typos=True, dropped=absent)))
                 attempts.append((params, query.Matching(typos=True, dropped=absent, any_word=True)))
     for tried, matching in attempts:
-        raw = await _opensearch(client, alias, query.search_body(tried, keys, expansions, matching),
-                                query.SEARCH_FILTER_PATH)
+        also = suggestion if matching.typos and tried is params else None  # highlight the corrected spelling too
+        raw = await _opensearch(client, alias, query.search_body(tried, keys, expansions, matching,
+                                                                 highlight_also=also), query.SEARCH_FILTER_PATH)
         if _total(raw) > found:
             return SecondPass(suggestion, raw, tried, matching, corrected=tried is not params)
     return SecondPass(suggestion)
@@ -422,7 +461,7 @@ async def search(state: State, request: SearchRequest) -> SearchResponse:
         response.fresh = fresh
     else:
         expansions = await rt.synonyms.expansions(state.sessions, found.generations[1])
-        response = await _run(state, rt, params, expansions, fresh)
+        response = await answer(state, rt, params, expansions, fresh)
         if fresh:
             rt.cache.put_later(found, _encoder.encode(response))
     response.took_ms = round((time.perf_counter() - started) * 1000, 2)
