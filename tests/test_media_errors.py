@@ -130,7 +130,9 @@ async def test_a_request_without_the_file_field_is_400(client: Client, auth_head
     assert_error(as_json, 400, "VALIDATION_ERROR")
 
 
-async def test_an_unknown_product_is_404_on_every_route(client: Client, auth_headers: Headers, media_bucket: str) -> None:
+async def test_an_unknown_product_is_404_on_every_route(
+    client: Client, auth_headers: Headers, media_bucket: str
+) -> None:
     writer = auth_headers("merchandiser")
     missing = 987_654_321
     calls = [
