@@ -19,6 +19,7 @@ from api.deps import DEPENDENCIES
 from api.errors import EXCEPTION_HANDLERS
 from api.health import health, ready
 from api.history.controller import HistoryController
+from api.imports.controller import ImportController
 from api.inventory.controller import StockController, WarehouseController
 from api.media.controller import ProductImageController, media_lifespan, serve_media
 from api.metrics import metrics
@@ -52,6 +53,7 @@ ROUTES: list[ControllerRouterHandler] = [
     ChangeController,
     WebhookController,
     ThresholdController,
+    ImportController,
 ]
 
 

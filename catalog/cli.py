@@ -39,6 +39,10 @@ def _mount_subcommands() -> None:
     from media.cli import app as media_app
 
     app.add_typer(media_app, name="media")
+    from catalog.integrations_cli import import_command, webhooks_app
+
+    app.add_typer(webhooks_app, name="webhooks")
+    app.command("import")(import_command)
 
 
 _mount_subcommands()

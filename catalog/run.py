@@ -67,6 +67,10 @@ def media_worker_program() -> Program:
     return Program("media", [str(BIN / "catalog"), "media", "worker"], "makes the thumbnails of uploaded images")
 
 
+def webhooks_program() -> Program:
+    return Program("webhooks", [str(BIN / "catalog"), "webhooks", "worker"], "delivers signed webhooks, runs imports")
+
+
 def dashboard_program(settings: Settings) -> Program:
     command = [
         str(BIN / "streamlit"),
@@ -123,7 +127,9 @@ def supervise(settings: Settings, say: Callable[[str], None], *, only_api: bool 
         programs = api_programs(settings, listener, settings.api_workers)
         if not only_api:
             # Stopped in this order: the dashboard first, then the API, the indexer last so it finishes its batch.
-            programs = [dashboard_program(settings), *programs, media_worker_program(), indexer_program()]
+            programs = [
+                dashboard_program(settings), *programs, webhooks_program(), media_worker_program(), indexer_program()
+            ]
         supervisor = Supervisor(
             programs,
             cwd=PROJECT_ROOT,

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import msgspec
-from sqlalchemy import bindparam, func, insert, select, update
+import psycopg
+from sqlalchemy import func, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -21,6 +22,7 @@ from api.products import service, validation
 from api.products.schemas import BulkItem, BulkItemResult, BulkResult, BulkSummary, ProductCreate
 from db import quality
 from db.models import Product, ProductStatus
+from db.product_staging import merge_products
 from db.session import transaction
 
 MAX_ITEMS = 10_000
@@ -128,12 +130,13 @@ def _error_result(parsed: ParsedItem, exc: Exception) -> BulkItemResult:
     return BulkItemResult(parsed.index, "error", sku, error=error)
 
 
-async def _write_chunk(session: AsyncSession, chunk: list[ParsedItem], currency: str) -> list[BulkItemResult]:
-    """The chunk in a few set-based statements; item by item only if the database refuses the batch."""
+async def write_chunk(session: AsyncSession, chunk: list[ParsedItem], currency: str) -> list[BulkItemResult]:
+    """The chunk (valid items, distinct SKUs, at most CHUNK) in a few set-based statements, in the caller's
+    transaction; item by item only if the database refuses the batch. One result per item."""
     try:
         async with session.begin_nested():
             return await _write_chunk_batched(session, chunk, currency)
-    except DBAPIError:
+    except (DBAPIError, psycopg.Error, ConcurrentInsert):
         pass  # e.g. a SKU inserted concurrently: redo the chunk item by item so only that item is rejected
     session.expunge_all()
     return [await _write_item_alone(session, parsed, currency) for parsed in chunk]
@@ -180,8 +183,7 @@ async def _write_chunk_batched(session: AsyncSession, chunk: list[ParsedItem], c
             inserts.append((parsed, row))
         else:
             updates.append((parsed, {"_id": current["id"], **row}))
-    results += await _insert_rows(session, inserts)
-    results += await _update_rows(session, updates)
+    results += await _merge_rows(session, inserts, updates)
     return results
 
 
@@ -218,34 +220,31 @@ def _planned_row(
     return {**after, "completeness": scored.completeness, "missing_fields": scored.missing_fields}
 
 
-async def _insert_rows(session: AsyncSession, planned: list[tuple[ParsedItem, dict[str, Any]]]) -> list[BulkItemResult]:
-    if not planned:
-        return []
-    statement = insert(PRODUCTS).returning(
-        PRODUCTS.c.id, PRODUCTS.c.sku, PRODUCTS.c.version, sort_by_parameter_order=True
-    )
-    rows = (await session.execute(statement, [row for _, row in planned])).all()
-    return [
-        BulkItemResult(parsed.index, "created", row.sku, row.id, row.version)
-        for (parsed, _), row in zip(planned, rows, strict=True)
-    ]
+class ConcurrentInsert(Exception):
+    """A SKU planned as new was inserted by someone else meanwhile: the chunk is redone item by item."""
 
 
-async def _update_rows(session: AsyncSession, planned: list[tuple[ParsedItem, dict[str, Any]]]) -> list[BulkItemResult]:
+async def _merge_rows(
+    session: AsyncSession,
+    inserts: list[tuple[ParsedItem, dict[str, Any]]],
+    updates: list[tuple[ParsedItem, dict[str, Any]]],
+) -> list[BulkItemResult]:
+    """COPY the planned rows into a staging table and merge them in one statement (db/product_staging.py)."""
+    planned = inserts + updates
     if not planned:
         return []
-    columns: dict[str, Any] = {
-        name: bindparam(name) for name in (*service.EDITABLE_FIELDS, "completeness", "missing_fields")
-    }
-    statement = update(PRODUCTS).where(PRODUCTS.c.id == bindparam("_id")).values(columns)
-    await session.execute(statement, [row for _, row in planned])
-    ids = [row["_id"] for _, row in planned]
-    versions: dict[int, int] = dict(
-        (await session.execute(select(PRODUCTS.c.id, PRODUCTS.c.version).where(PRODUCTS.c.id.in_(ids)))).tuples().all()
-    )
-    return [
-        BulkItemResult(parsed.index, "updated", row["sku"], row["_id"], versions[row["_id"]]) for parsed, row in planned
-    ]
+    raw = await (await session.connection()).get_raw_connection()
+    driver = raw.driver_connection
+    assert driver is not None
+    merged = await merge_products(driver, [row for _, row in planned])
+    results = []
+    for parsed, row in planned:
+        written = merged[row["sku"].lower()]
+        if written.inserted != ("_id" not in row):
+            raise ConcurrentInsert(row["sku"])
+        status = "created" if written.inserted else "updated"
+        results.append(BulkItemResult(parsed.index, status, written.sku, written.id, written.version))
+    return results
 
 
 async def upsert(
@@ -256,7 +255,7 @@ async def upsert(
     valid = [p for p in items if p.item is not None]
     async with transaction(sessions, actor) as session:
         for start in range(0, len(valid), CHUNK):
-            results.extend(await _write_chunk(session, valid[start : start + CHUNK], currency))
+            results.extend(await write_chunk(session, valid[start : start + CHUNK], currency))
         written = [r.id for r in results if r.status in ("created", "updated") and r.id is not None]
         change = await service.latest_change(session, *written)
     results.sort(key=lambda r: r.index)

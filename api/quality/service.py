@@ -31,7 +31,7 @@ from api.quality.schemas import (
     TrendPoint,
 )
 from db import quality
-from db.media_quality import UPLOADED_IMAGES
+from db.media_quality import IMAGE_TOO_SMALL, UPLOADED_IMAGES
 from db.models import Category, Product, ProductStatus
 from db.session import sync_engine
 
@@ -76,7 +76,7 @@ def _product_read(row: quality.ProductQuality) -> ProductQualityRead:
 async def list_products(session: AsyncSession, *, max_completeness: int | None, category_id: int | None,
                         missing: Sequence[str], brand: str | None, status: ProductStatus | None,
                         skip: int, limit: int) -> tuple[list[ProductQualityRead], int]:
-    check_fields(missing, "missing")
+    check_fields([name for name in missing if name != IMAGE_TOO_SMALL], "missing")  # a report label, not a rule
     path = (await category_ref(session, category_id)).path if category_id is not None else None
     filters = quality.ProductQualityFilter(max_completeness=max_completeness, category_path=path,
                                            missing=tuple(dict.fromkeys(missing)), brand=brand,

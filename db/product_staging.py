@@ -1,0 +1,75 @@
+"""Set-based product writes for bulk upsert and import: COPY the chunk into a temporary staging table, then one
+INSERT ... ON CONFLICT merge into products. Row triggers (audit, price history, outbox) and statement triggers
+(catalog facts, change log) fire exactly as for any other write."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from psycopg import AsyncConnection
+from psycopg.types.json import Jsonb
+
+COLUMNS = (
+    "sku",
+    "name",
+    "price",
+    "currency",
+    "description",
+    "brand",
+    "category_id",
+    "status",
+    "attributes",
+    "images",
+    "completeness",
+    "missing_fields",
+)
+TYPES = ("text", "text", "numeric", "text", "text", "text", "int8", "text", "jsonb", "jsonb", "int2", "text[]")
+_LIST = ", ".join(COLUMNS)
+
+# ON COMMIT DELETE ROWS: the table lives as long as the connection (pooled), its rows only for the transaction.
+STAGING_DDL = f"""
+CREATE TEMP TABLE IF NOT EXISTS products_staging (
+    ord int NOT NULL, {", ".join(f"{c} {t}" for c, t in zip(COLUMNS, TYPES, strict=True))}
+) ON COMMIT DELETE ROWS
+"""
+TRUNCATE_SQL = "TRUNCATE products_staging"
+COPY_SQL = f"COPY products_staging (ord, {_LIST}) FROM STDIN"
+MERGE_SQL = f"""
+INSERT INTO products AS p ({_LIST})
+SELECT {_LIST} FROM products_staging ORDER BY ord
+ON CONFLICT ((lower(sku))) DO UPDATE SET {", ".join(f"{c} = excluded.{c}" for c in COLUMNS)}
+RETURNING p.id, p.sku, p.version, (p.xmax = 0) AS inserted
+"""
+
+
+@dataclass(frozen=True)
+class Merged:
+    id: int
+    sku: str
+    version: int
+    inserted: bool
+
+
+def _copy_row(ord_: int, row: dict[str, Any]) -> tuple[Any, ...]:
+    values: list[Any] = [ord_]
+    for column in COLUMNS:
+        value = row[column]
+        values.append(Jsonb(value) if column in ("attributes", "images") else value)
+    return tuple(values)
+
+
+async def merge_products(conn: AsyncConnection[Any], rows: list[dict[str, Any]]) -> dict[str, Merged]:
+    """Write complete product rows (every column in COLUMNS); returns each one by lower-cased SKU."""
+    if not rows:
+        return {}
+    await conn.execute(STAGING_DDL)
+    await conn.execute(TRUNCATE_SQL)
+    async with conn.cursor() as cur:
+        async with cur.copy(COPY_SQL) as copy:
+            copy.set_types(["int4", *TYPES])
+            for n, row in enumerate(rows):
+                await copy.write_row(_copy_row(n, row))
+        await cur.execute(MERGE_SQL)
+        merged = [Merged(int(r[0]), str(r[1]), int(r[2]), bool(r[3])) for r in await cur.fetchall()]
+    return {m.sku.lower(): m for m in merged}
