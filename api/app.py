@@ -17,6 +17,7 @@ from api.categories.controller import CategoryController
 from api.changes.controller import ChangeController
 from api.deps import DEPENDENCIES
 from api.errors import EXCEPTION_HANDLERS
+from api.feeds.controller import ExportController, FeedController
 from api.health import health, ready
 from api.history.controller import HistoryController
 from api.imports.controller import ImportController
@@ -54,6 +55,8 @@ ROUTES: list[ControllerRouterHandler] = [
     WebhookController,
     ThresholdController,
     ImportController,
+    ExportController,
+    FeedController,
 ]
 
 

@@ -2,8 +2,10 @@
 
 Columns: the product fields (`sku` required; `category` takes a category path instead of `category_id`; `images`
 separated by `|`), `attr.<name>` for attributes (together they replace the product's attributes), and
-`stock.<WAREHOUSE CODE>` for the units on hand there. `id` (as exported) is ignored. `group_code` is accepted and
-ignored with one warning: product groups do not exist yet. An empty cell leaves the field as it is.
+`stock.<WAREHOUSE CODE>` for the units on hand there. Attribute cells take their type from the attribute's
+definition; undefined ones are numbers when they read like one (not long digit codes), lists when `|`-separated.
+`id` (as exported) is ignored. `group_code` is accepted and ignored with one warning: product groups do not exist
+yet. An empty cell leaves the field as it is.
 """
 
 from __future__ import annotations
@@ -28,6 +30,9 @@ ATTR_PREFIX, STOCK_PREFIX = "attr.", "stock."
 _ATTRIBUTE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 _AT_PATH = re.compile(r"at `\$\.([a-z_]+)(?:\.([a-z0-9_]+))?`|in `\$\.([a-z_]+)`")
 XLSX_MAGIC = b"PK\x03\x04"
+# Without a definition a cell is a number when it reads like a quantity; long digit runs (GTIN, EAN, phone) and
+# leading zeros stay text.
+_NUMBER = re.compile(r"^-?(0|[1-9]\d{0,6})(\.\d+)?$")
 
 
 class FileProblem(Exception):
@@ -190,7 +195,7 @@ def _attribute(value: Any, kind: str | None) -> Any:
         if value.lower() in ("false", "no", "0"):
             return False
         return value  # validation names it
-    if kind in ("number", None):
+    if kind == "number" or (kind is None and _NUMBER.match(value)):
         for parse in (int, float):
             try:
                 return parse(value)

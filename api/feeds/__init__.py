@@ -1,0 +1,1 @@
+"""Data out: product export (CSV, XLSX, NDJSON) and Google Merchant Center feeds (XML, TSV)."""
