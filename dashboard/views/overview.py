@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import charts, data, filters
+from dashboard import charts, data, filters, webhook_data
 
 
 def _money(value: float, currency: str) -> str:
@@ -55,6 +55,20 @@ def _changes() -> None:
                     key="changes_chart")
 
 
+def _webhooks() -> None:
+    counts = webhook_data.delivery_counts()
+    if counts.empty:
+        return
+    st.subheader("Webhook deliveries")
+    st.dataframe(counts, hide_index=True, key="webhook_counts_table")
+    failed = webhook_data.failed_deliveries()
+    if failed.empty:
+        st.caption("No delivery has failed: every event was acknowledged or is still being retried.")
+        return
+    st.markdown(f"**Failed deliveries** (retried for hours, then given up; the latest {len(failed)})")
+    st.dataframe(failed, hide_index=True, key="failed_deliveries_table")
+
+
 def render() -> None:
     st.title("Overview")
     data.require_catalog()
@@ -65,6 +79,7 @@ def render() -> None:
         _status_chart()
     with right:
         _changes()
+    _webhooks()
 
 
 render()
