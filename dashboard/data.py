@@ -20,7 +20,7 @@ from sqlalchemy import Engine, create_engine
 
 from catalog.settings import get_settings
 from dashboard import search_data
-from db import analytics
+from db import analytics, media_reports
 from db.analytics import Filters, WorstFilter
 
 log = logging.getLogger(__name__)
@@ -189,6 +189,11 @@ def missing_fields(f: Filters) -> pd.DataFrame:
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def worst_records(f: Filters, w: WorstFilter, limit: int) -> pd.DataFrame:
     return analytics.worst_records(engine(), f, w, limit)
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def product_card(product_id: int) -> dict[str, Any] | None:
+    return media_reports.product_card(engine(), product_id)
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner="Looking for likely duplicates …")

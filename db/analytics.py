@@ -21,6 +21,7 @@ import pandas as pd
 from sqlalchemy import Engine, text
 
 from db import quality
+from db.media_reports import thumbnail_key_sql, with_thumbnail_urls
 
 UNCATEGORIZED = "(uncategorized)"
 COMPLETENESS_BANDS = ("0-49", "50-74", "75-89", "90-99", "100")
@@ -671,15 +672,16 @@ class WorstFilter:
 def worst_records(engine: Engine, f: Filters, w: WorstFilter, limit: int = 100) -> pd.DataFrame:
     """The least complete products first (through the completeness index), with what each is missing."""
     field_condition = ":field = ANY(p.missing_fields)" if w.missing_field else "TRUE"
-    return frame(engine, f"""
-        SELECT p.id, p.sku, p.name, p.brand, coalesce(c.path, '{UNCATEGORIZED}') AS category, p.status,
+    return with_thumbnail_urls(frame(engine, f"""
+        SELECT p.id, {thumbnail_key_sql("p")} AS thumbnail, p.sku, p.name, p.brand,
+               coalesce(c.path, '{UNCATEGORIZED}') AS category, p.status,
                p.completeness, array_to_string(p.missing_fields, ', ') AS missing_fields, p.updated_at
         FROM products p LEFT JOIN categories c ON c.id = p.category_id
         WHERE {_scope(f)} AND p.status = ANY(:statuses) AND p.completeness <= :max_completeness
           AND {field_condition}
         ORDER BY p.completeness, p.id LIMIT :limit
     """, _params(f, statuses=list(w.statuses), max_completeness=w.max_completeness, field=w.missing_field,
-                 limit=min(limit, MAX_ROWS)))
+                 limit=min(limit, MAX_ROWS))))
 
 
 def duplicates(engine: Engine, f: Filters, limit: int = 50) -> tuple[int, pd.DataFrame]:

@@ -79,6 +79,9 @@ def test_production_refuses_a_missing_or_weak_jwt_secret(monkeypatch: pytest.Mon
     with pytest.raises(ValidationError, match="CATALOG_JWT_SECRET"):
         Settings()
     monkeypatch.setenv("CATALOG_JWT_SECRET", "x" * 48)
+    with pytest.raises(ValidationError, match="CATALOG_S3_SECRET_KEY"):
+        Settings()  # nor the object store's development keys
+    monkeypatch.setenv("CATALOG_S3_SECRET_KEY", "s" * 40)
     assert Settings().jwt_secret == "x" * 48
 
 

@@ -60,11 +60,32 @@ def _worst_records(f: Filters) -> None:
         st.success("No product matches: loosen the filters above to see more.")
         return
     st.dataframe(worst, hide_index=True, key="worst_table", column_config={
+        "thumbnail": st.column_config.ImageColumn("Image", help="The first uploaded image (200 px thumbnail)."),
         "completeness": st.column_config.ProgressColumn("Completeness (%)", min_value=0, max_value=100,
                                                         format="%d%%"),
         "missing_fields": "Missing fields"})
     st.download_button("Download CSV", worst.to_csv(index=False).encode(), "worst-records.csv", "text/csv",
                        key="worst_csv", help="The rows shown, with their missing fields.")
+    _product_drilldown(worst)
+
+
+def _product_drilldown(worst: pd.DataFrame) -> None:
+    """One of the worst records in full: what it is missing and every image it has (uploads first)."""
+    labels = {int(row.id): f"{row.sku} — {row.name}" for row in worst.itertuples()}
+    chosen = st.selectbox("Product details", [None, *labels], key="quality_product",
+                          format_func=lambda pid: "Choose a product …" if pid is None else labels[pid])
+    card = data.product_card(int(chosen)) if chosen is not None else None
+    if card is None:
+        return
+    cols = st.columns(3)
+    cols[0].metric("Completeness", f"{card['completeness']}%")
+    cols[1].metric("Status", card["status"])
+    cols[2].metric("Images", len(card["pictures"]))
+    st.caption("Missing: " + (", ".join(card["missing_fields"]) or "nothing"))
+    if not card["pictures"]:
+        st.info("This product has no images yet: upload one with POST /products/{id}/images.")
+        return
+    st.image([p["url"] for p in card["pictures"]], caption=[p["caption"] for p in card["pictures"]], width=200)
 
 
 def _duplicates(f: Filters) -> None:
