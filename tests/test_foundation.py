@@ -98,6 +98,11 @@ def test_docker_compose_matches_the_settings() -> None:
     assert published["postgres"] == [str(defaults["postgres_port"])]
     assert published["redis"] == [str(defaults["redis_port"])]
     assert published["opensearch"] == [str(defaults["opensearch_port"])]
+    assert services["object-store"]["image"].startswith("versity/versitygw:")
+    assert published["object-store"] == [str(Settings().s3_local_port)]
+    store_env = services["object-store"]["environment"]
+    assert services["api"]["environment"]["CATALOG_S3_ACCESS_KEY"] == store_env["ROOT_ACCESS_KEY"]
+    assert services["api"]["environment"]["CATALOG_S3_SECRET_KEY"] == store_env["ROOT_SECRET_KEY"]
     env = services["api"]["environment"]
     known = {f"CATALOG_{name.upper()}" for name in Settings.model_fields}
     assert set(env) <= known, set(env) - known
