@@ -119,6 +119,16 @@ def bulk_rows(_: list[Figures]) -> list[Row]:
             Row(f"{api} total time", f"{api}: s", "s")]
 
 
+def integrations_rows(_: list[Figures]) -> list[Row]:
+    return [Row("CSV import (job: parse, validate, COPY + merge)", "import CSV: rows/s", "rows/s",
+                "COPY into scratch table: rows/s", headline=True),
+            Row("CSV import time", "import CSV: s", "s"),
+            Row("webhook delivery lag p50 (commit -> receiver)", "webhook lag: p50 ms", "ms", headline=True),
+            Row("webhook delivery lag p99", "webhook lag: p99 ms", "ms", headline=True),
+            Row("writes/s committed meanwhile", "writes/s during the bench", "writes/s"),
+            Row("webhooks delivered", "webhooks delivered", "count")]
+
+
 def products_rows(_: list[Figures]) -> list[Row]:
     rows = []
     for api, raw in (("API GET /products/{id}", "psycopg SELECT by id"), ("API POST /products", "psycopg INSERT")):
@@ -223,6 +233,20 @@ def measure_bulk_import(ctx: Context) -> list[Figures]:
     return bulk_import.run(count, chunk, ctx.args.repeat)
 
 
+def measure_integrations(ctx: Context) -> list[Figures]:
+    from bench import integrations
+
+    cap = 1000 if ctx.args.quick else ctx.args.import_max
+    count = min(ctx.products, cap) if cap else ctx.products
+    writers, updates = (2, 50) if ctx.args.quick else (4, 500)
+    ctx.notes["integrations"] = (f"a {count:,}-row CSV imported as a job in-process (scratch database "
+                                 f"`{integrations.BENCH_DB}`), raw: one COPY of the same rows; webhook lag: "
+                                 f"{writers} writers x {updates} committed price changes, price.changed delivered "
+                                 "to a receiver on 127.0.0.1 by the webhook worker")
+    say(f"  integrations: import of {count:,} rows, webhook lag x {ctx.args.repeat}")
+    return integrations.run(count, writers, updates, ctx.args.repeat)
+
+
 def measure_dashboard(ctx: Context) -> list[Figures]:
     import streamlit as st
 
@@ -259,6 +283,8 @@ SCENARIOS = [
     Scenario("products", "`GET /products/{id}` and `POST /products` vs psycopg", measure_products, products_rows),
     Scenario("bulk_import", "Bulk import: `POST /products/bulk` vs PostgreSQL `COPY`", measure_bulk_import,
              bulk_rows),
+    Scenario("integrations", "Integrations: CSV import vs `COPY`, webhook delivery lag under writes",
+             measure_integrations, integrations_rows),
 ]
 NEEDS_API = {"search", "products"}
 
