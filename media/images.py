@@ -70,6 +70,8 @@ def inspect(data: bytes, max_pixels: int) -> ImageInfo:
         try:
             image.verify()  # structure and checksums (PNG CRCs, ...)
             decoded = Image.open(io.BytesIO(data))
+            if decoded.format == "JPEG":  # the whole stream is still read, at 1/8 scale: ~5x cheaper
+                decoded.draft(decoded.mode, (max(width // 8, 1), max(height // 8, 1)))
             decoded.load()  # every pixel of the first frame: a truncated file fails here
         except Image.DecompressionBombError as exc:
             raise TooManyPixels(width, height, max_pixels) from exc
