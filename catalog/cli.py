@@ -17,7 +17,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 stack_app = typer.Typer(
-    help="The native dev stack: PostgreSQL, Redis and OpenSearch under .stack/.", no_args_is_help=True
+    help="The dev stack: PostgreSQL, Redis, OpenSearch and the object store under .stack/.", no_args_is_help=True
 )
 db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
 app.add_typer(stack_app, name="stack")
@@ -104,7 +104,7 @@ def stack_status() -> None:
 
 @stack_app.command("logs")
 def stack_logs(
-    service: Annotated[str | None, typer.Argument(help="postgres, redis or opensearch (default: all)")] = None,
+    service: Annotated[str | None, typer.Argument(help="a service (default: all)")] = None,
     lines: Annotated[int, typer.Option("--lines", "-n", help="lines per log")] = 40,
 ) -> None:
     """Print the tail of the services' logs."""
