@@ -36,10 +36,10 @@ test: $(STAMP) ## Run the whole test suite against real PostgreSQL, Redis, OpenS
 .PHONY: lint
 lint: $(STAMP) ## ruff (lint + format check) and mypy
 	$(BIN)/ruff check .
-	$(BIN)/mypy api indexer db catalog stack dashboard
+	$(BIN)/mypy api indexer db catalog stack dashboard media
 
 .PHONY: stack-up
-stack-up: $(STAMP) ## Start PostgreSQL, Redis and OpenSearch only
+stack-up: $(STAMP) ## Start PostgreSQL, Redis, OpenSearch and the object store only
 	$(BIN)/catalog stack up
 
 .PHONY: stack-down
