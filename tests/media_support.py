@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import struct
@@ -15,6 +16,7 @@ from typing import Any
 
 import anyio
 import pytest
+from botocore.exceptions import ClientError
 from PIL import Image
 
 from catalog.settings import PROJECT_ROOT, Settings
@@ -101,9 +103,10 @@ def media_bucket(stack: Settings) -> Iterator[str]:
     store = MediaStore(stack)
     store.ensure_bucket()
     yield stack.s3_bucket
-    keys = [item.key for item in store.iter_objects()]
-    store.delete(keys)
-    store.client.delete_bucket(Bucket=stack.s3_bucket)
+    # Each test module that imports this fixture tears it down once; the first one removes the bucket.
+    with contextlib.suppress(ClientError):
+        store.delete([item.key for item in store.iter_objects()])
+        store.client.delete_bucket(Bucket=stack.s3_bucket)
 
 
 @pytest.fixture(scope="session")
