@@ -77,6 +77,46 @@ class Setup:
 
 
 @dataclass(frozen=True)
+class Upload:
+    """A multipart/form-data body (the call sends `files=` instead of JSON)."""
+
+    files: dict[str, tuple[str, bytes, str]]
+
+
+def _jpeg() -> bytes:
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (64, 48), (9, 99, 199)).save(out, "JPEG")
+    return out.getvalue()
+
+
+async def _image_upload(s: Setup) -> Call:
+    return "POST", f"/products/{await s.product()}/images", Upload({"file": ("a.jpg", _jpeg(), "image/jpeg")})
+
+
+async def _with_image(s: Setup, method: str, body: Any) -> Call:
+    product = await s.product()
+    response = await s.client.post(f"/products/{product}/images", files={"file": ("a.jpg", _jpeg(), "image/jpeg")},
+                                   headers=s.admin)
+    assert response.status_code == 201, response.text
+    return method, f"/products/{product}/images/{response.json()['id']}", body
+
+
+async def _presign(s: Setup) -> Call:
+    return "POST", f"/products/{await s.product()}/images/uploads", None
+
+
+async def _upload_to_complete(s: Setup) -> Call:
+    product = await s.product()
+    started = await s._post(f"/products/{product}/images/uploads", None)
+    assert httpx.put(started["url"], content=_jpeg()).status_code == 200
+    return "POST", started["complete_url"], None
+
+
+@dataclass(frozen=True)
 class WriteRoute:
     name: str
     success: int
@@ -120,6 +160,11 @@ ROUTES = [
     WriteRoute("delete quality rule", 204, lambda s: _with_rule(s)),
     WriteRoute("list users", 200, lambda s: _no_target(("GET", "/users", None)), ADMINS),
     WriteRoute("change another user's roles", 200, lambda s: _with_user(s), ADMINS),
+    WriteRoute("upload image", 201, _image_upload),
+    WriteRoute("move image", 200, lambda s: _with_image(s, "PATCH", {"position": 0, "alt": "Front"})),
+    WriteRoute("delete image", 204, lambda s: _with_image(s, "DELETE", None)),
+    WriteRoute("start presigned upload", 201, lambda s: _presign(s)),
+    WriteRoute("complete presigned upload", 201, _upload_to_complete),
 ]
 if "/synonyms" in PATHS:
     ROUTES += [
@@ -164,7 +209,8 @@ def expected_status(route: WriteRoute, role: str) -> int:
 async def test_role_route_matrix(client: Client, auth_headers: Headers, route: WriteRoute, role: str) -> None:
     method, path, body = await route.prepare(Setup(client, auth_headers("admin")))
     headers = {} if role == "anonymous" else auth_headers(role)
-    response = await client.request(method, path, json=body, headers=headers)
+    sent = {"files": body.files} if isinstance(body, Upload) else {"json": body}
+    response = await client.request(method, path, headers=headers, **sent)
     expected = expected_status(route, role)
     assert response.status_code == expected, f"{role} {method} {path}: {response.text}"
     if expected in (401, 403):
@@ -182,7 +228,9 @@ def test_the_matrix_covers_every_documented_write_route() -> None:
                ("POST", "/warehouses"), ("POST", "/categories"), ("PATCH", "/categories/{}"),
                ("DELETE", "/categories/{}"), ("PUT", "/categories/{}/attributes"), ("POST", "/quality/rules"),
                ("DELETE", "/quality/rules/{}"), ("PATCH", "/users/{}"), ("POST", "/synonyms"),
-               ("DELETE", "/synonyms/{}")}
+               ("DELETE", "/synonyms/{}"), ("POST", "/products/{}/images"), ("PATCH", "/products/{}/images/{}"),
+               ("DELETE", "/products/{}/images/{}"), ("POST", "/products/{}/images/uploads"),
+               ("POST", "/products/{}/images/uploads/{}/complete")}
     assert documented - public - covered == set()
 
 
