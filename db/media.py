@@ -19,6 +19,7 @@ from sqlmodel import Field, SQLModel
 
 from catalog.settings import get_settings
 from db import quality
+from db.media_quality import UPLOADED_IMAGES
 
 THUMBNAIL_SIZES = (200, 600)
 """Long side in px of the WebP thumbnails the worker makes of every uploaded image."""
@@ -259,7 +260,12 @@ async def delete_image(session: AsyncSession, image: ImageRow) -> None:
 
 
 async def rescore(session: AsyncSession, product_id: int) -> None:
-    """Re-score the product now that its uploads changed (the rule on uploaded images reads them)."""
+    """Re-score the product now that its uploads changed (only the rule on uploaded images reads them)."""
+    has_rule = await session.execute(
+        text("SELECT EXISTS (SELECT 1 FROM quality_rules WHERE field = :f)"), {"f": UPLOADED_IMAGES}
+    )
+    if not has_rule.scalar_one():
+        return
     row = (await session.execute(text("SELECT * FROM products WHERE id = :id"), {"id": product_id})).first()
     if row is None:
         return

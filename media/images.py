@@ -81,17 +81,25 @@ def inspect(data: bytes, max_pixels: int) -> ImageInfo:
     return ImageInfo(content_type, extension, width, height, hashlib.sha256(data).hexdigest(), len(data))
 
 
-def thumbnail(data: bytes, size: int) -> bytes:
-    """A WebP no larger than `size` px on its long side (never enlarged), upright by its EXIF orientation."""
+def thumbnails(data: bytes, sizes: list[int]) -> dict[int, bytes]:
+    """WebPs no larger than each size on their long side (never enlarged), upright by the EXIF orientation.
+
+    The original is decoded once (a JPEG at the smallest scale that still covers the largest size); each smaller
+    thumbnail is made from the previous one, which costs a fraction of resampling the original again.
+    """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         source = Image.open(io.BytesIO(data))
         if source.format == "JPEG":
-            source.draft("RGB", (size * 2, size * 2))  # decode at a fraction of the size: several times faster
+            largest = max(sizes)
+            source.draft("RGB", (largest, largest))
         image: Image.Image = ImageOps.exif_transpose(source)
     has_alpha = image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info)
     image = image.convert("RGBA" if has_alpha else "RGB")
-    image.thumbnail((size, size), Image.Resampling.LANCZOS)
-    out = io.BytesIO()
-    image.save(out, "WEBP", quality=THUMBNAIL_QUALITY, method=4)
-    return out.getvalue()
+    made: dict[int, bytes] = {}
+    for size in sorted(sizes, reverse=True):
+        image.thumbnail((size, size), Image.Resampling.LANCZOS)
+        out = io.BytesIO()
+        image.save(out, "WEBP", quality=THUMBNAIL_QUALITY, method=3)
+        made[size] = out.getvalue()
+    return made

@@ -58,8 +58,9 @@ class ThumbnailWorker:
             if original is None:
                 media_jobs.mark_failed(conn, image_id, sizes, "the original object is missing from the store")
                 return
+            made = images.thumbnails(original, sizes)
             for job in jobs:
-                self.store.put(job.key, images.thumbnail(original, job.size), "image/webp")
+                self.store.put(job.key, made[job.size], "image/webp")
         except StorageUnavailable as exc:
             delay = _retry_delay(min(job.attempts for job in jobs))
             log.warning("thumbnails of image %s: store unavailable, retry in %.0fs (%s)", image_id, delay, exc)
