@@ -34,7 +34,8 @@ class ObjectInfo:
     last_modified: datetime | None = None
 
 
-def _client(settings: Settings, endpoint: str, pool: int) -> Any:
+def s3_client(settings: Settings, endpoint: str, pool: int = 10, timeout_s: float = 15.0, attempts: int = 2) -> Any:
+    """A boto3 S3 client for `endpoint` (empty: AWS's own) with the catalog's keys, SigV4, path-style URLs."""
     return boto3.client(
         "s3",
         endpoint_url=endpoint or None,
@@ -44,9 +45,9 @@ def _client(settings: Settings, endpoint: str, pool: int) -> Any:
         config=Config(
             signature_version="s3v4",
             s3={"addressing_style": "path"},
-            connect_timeout=2,
-            read_timeout=15,
-            retries={"max_attempts": 2, "mode": "standard"},
+            connect_timeout=min(2.0, timeout_s),
+            read_timeout=timeout_s,
+            retries={"max_attempts": attempts, "mode": "standard"},
             max_pool_connections=pool,
         ),
     )
@@ -62,9 +63,9 @@ class MediaStore:
 
     def __init__(self, settings: Settings, pool: int = 32) -> None:
         self.bucket = settings.s3_bucket
-        self.client = _client(settings, settings.s3_endpoint_url, pool)
+        self.client = s3_client(settings, settings.s3_endpoint_url, pool)
         public = settings.s3_public_endpoint_url
-        self._presigner = _client(settings, public, 2) if public else self.client
+        self._presigner = s3_client(settings, public, 2) if public else self.client
         self._bucket_ready = False
         self._lock = threading.Lock()
 
@@ -112,12 +113,7 @@ class MediaStore:
             body = self._call("get_object", Key=key, **extra)["Body"]
         except ClientError:
             return None
-        try:
-            return bytes(body.read())
-        except (BotoCoreError, OSError) as exc:
-            raise StorageUnavailable(f"object store dropped the read of {key}: {exc}") from exc
-        finally:
-            body.close()
+        return self.drain(body)
 
     @staticmethod
     def drain(body: Any) -> bytes:

@@ -13,11 +13,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-import boto3
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from catalog.settings import PROJECT_ROOT, Settings
+from media.store import s3_client
 from stack.processes import Say, StackError, port_is_open, read_pid, tail, terminate
 
 VERSITYGW_MODULE = "github.com/versity/versitygw/cmd/versitygw"
@@ -97,21 +96,8 @@ def running_pid(settings: Settings) -> int | None:
 
 
 def client(settings: Settings, timeout_s: float = 2.0) -> Any:
-    """A boto3 S3 client for health checks and the bucket (the catalog's own client is `media.store`)."""
-    return boto3.client(
-        "s3",
-        endpoint_url=settings.s3_endpoint_url,
-        aws_access_key_id=settings.s3_access_key,
-        aws_secret_access_key=settings.s3_secret_key,
-        region_name=settings.s3_region,
-        config=Config(
-            signature_version="s3v4",
-            s3={"addressing_style": "path"},
-            connect_timeout=timeout_s,
-            read_timeout=timeout_s,
-            retries={"max_attempts": 1},
-        ),
-    )
+    """A quick-failing S3 client for health checks and the bucket."""
+    return s3_client(settings, settings.s3_endpoint_url, timeout_s=timeout_s, attempts=1)
 
 
 def is_healthy(settings: Settings) -> bool:
