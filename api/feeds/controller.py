@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
 from litestar import Controller, get
+from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, Operation, Schema
+from litestar.openapi.spec.enums import OpenAPIFormat, OpenAPIType
 from litestar.response import Stream
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -17,10 +20,25 @@ from db.exports import filter_params
 from db.models import ProductStatus
 
 MEDIA_TYPES = {
-    "csv": "text/csv; charset=utf-8",
+    "csv": "text/csv",
     "ndjson": "application/x-ndjson",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
+XML, TSV = "application/xml", "text/tab-separated-values"
+
+
+def streamed(*media_types: str) -> type[Operation]:
+    """An operation whose 200 is a file in one of `media_types` (Litestar documents one media type per route)."""
+
+    @dataclass
+    class StreamedOperation(Operation):
+        def __post_init__(self) -> None:
+            ok = (self.responses or {}).get("200")
+            if isinstance(ok, OpenAPIResponse):
+                body = Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY)
+                ok.content = {media_type: OpenAPIMediaType(schema=body) for media_type in media_types}
+
+    return StreamedOperation
 
 
 class ExportController(Controller):
@@ -32,6 +50,7 @@ class ExportController(Controller):
         "/",
         summary="Export products (csv, xlsx or ndjson), with the filters of GET /products",
         responses=error_responses(400, 401, 403),
+        operation_class=streamed(*MEDIA_TYPES.values()),
     )
     async def export_products(
         self,
@@ -63,15 +82,17 @@ class FeedController(Controller):
         summary="Google Merchant Center feed (RSS 2.0): active products in stock",
         security=[],
         responses=error_responses(),
+        operation_class=streamed(XML),
     )
     async def google_merchant_xml(self, sessions: async_sessionmaker[AsyncSession], settings: Settings) -> Stream:
-        return Stream(service.feed_xml(sessions, settings), media_type="application/xml; charset=utf-8")
+        return Stream(service.feed_xml(sessions, settings), media_type=XML)
 
     @get(
         "/google-merchant.tsv",
         summary="Google Merchant Center feed (tab-separated): active products in stock",
         security=[],
         responses=error_responses(),
+        operation_class=streamed(TSV),
     )
     async def google_merchant_tsv(self, sessions: async_sessionmaker[AsyncSession], settings: Settings) -> Stream:
-        return Stream(service.feed_tsv(sessions, settings), media_type="text/tab-separated-values; charset=utf-8")
+        return Stream(service.feed_tsv(sessions, settings), media_type=TSV)
