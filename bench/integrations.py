@@ -6,7 +6,7 @@ Works in its own scratch database (`catalog_bench_integrations_io`: dropped, cre
 - import: the rows of bench/bulk_import.py as a CSV (sku, name, description, brand, status, price, currency, three
   attr.* columns, images) run as an import job in this process (parse, validate, COPY + merge per 1,000-row chunk,
   progress committed per chunk), against one COPY of the same rows into a scratch copy of `products`;
-- webhook lag: a WebhookWorker (as `catalog webhooks worker` runs it) delivers price.changed to a receiver on
+- webhook lag: `catalog webhooks worker` (its own process, default settings) delivers price.changed to a receiver on
   127.0.0.1 while `--writers` connections each commit `--updates` single-product price changes as fast as they
   can; lag = the receiver's clock at arrival - the change's commit time (payload `created_at`, same machine).
 """
@@ -18,8 +18,11 @@ import asyncio
 import csv
 import io
 import json
+import os
 import random
+import signal
 import statistics
+import subprocess
 import sys
 import threading
 import time
@@ -113,29 +116,27 @@ class Receiver:
         self.server.server_close()
 
 
-def _run_worker(settings: Any, ready: threading.Event, stop: threading.Event) -> None:
-    from api.webhooks.worker import WebhookWorker
-
-    async def main() -> None:
-        worker = WebhookWorker(settings)
-        task = asyncio.create_task(worker.run())
-        ready.set()
-        while not stop.is_set():
-            await asyncio.sleep(0.05)
-        worker.stop.set()
-        await task
-
-    asyncio.run(main())
+def _start_worker(settings: Any, log: Path) -> subprocess.Popen[bytes]:
+    """`catalog webhooks worker` on the scratch database, its own process as under `catalog run`."""
+    env = {**os.environ, "CATALOG_POSTGRES_DB": settings.postgres_db}
+    with log.open("wb") as out:
+        return subprocess.Popen([str(Path(sys.executable).parent / "catalog"), "webhooks", "worker"], env=env,
+                                stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
 
 
-def _writer(dsn: str, ids: list[int], updates: int, seed: int) -> None:
+def _writer(dsn: str, ids: list[int], updates: int, seed: int, interval: float) -> None:
+    """`updates` committed price changes, one every `interval` seconds (0: as fast as the database takes them)."""
     rng = random.Random(seed)
+    next_at = time.monotonic()
     with psycopg.connect(dsn, autocommit=True) as conn:
         for _ in range(updates):
+            if interval:
+                next_at += interval
+                time.sleep(max(0.0, next_at - time.monotonic()))
             conn.execute("UPDATE products SET price = price + 0.01 WHERE id = %s", (rng.choice(ids),))
 
 
-def measure_webhook_lag(settings: Any, writers: int, updates: int) -> dict[str, float]:
+def measure_webhook_lag(settings: Any, writers: int, updates: int, rate: float = 0) -> dict[str, float]:
     from db import webhooks
 
     bulk_import.empty_catalog(settings)
@@ -147,14 +148,12 @@ def measure_webhook_lag(settings: Any, writers: int, updates: int) -> dict[str, 
             "url": f"http://127.0.0.1:{receiver.port}/hook", "events": ["price.changed"],
             "secret": "bench-secret-0123456789", "description": "bench", "active": True, "actor": None})
         ids = [int(r[0]) for r in conn.execute("SELECT id FROM products")]
-    ready, stop = threading.Event(), threading.Event()
-    worker = threading.Thread(target=_run_worker, args=(settings, ready, stop))
-    worker.start()
-    ready.wait(30)
-    time.sleep(1.0)  # LISTEN is up
+    worker = _start_worker(settings, Path(f"/tmp/bench-webhooks-worker-{receiver.port}.log"))
+    time.sleep(3.0)  # started, LISTENing
     try:
         started = time.perf_counter()
-        threads = [threading.Thread(target=_writer, args=(settings.postgres_dsn, ids, updates, n))
+        interval = writers / rate if rate else 0.0
+        threads = [threading.Thread(target=_writer, args=(settings.postgres_dsn, ids, updates, n, interval))
                    for n in range(writers)]
         for thread in threads:
             thread.start()
@@ -166,8 +165,8 @@ def measure_webhook_lag(settings: Any, writers: int, updates: int) -> dict[str, 
         while len(receiver.arrivals) < expected and time.monotonic() < deadline:
             time.sleep(0.1)
     finally:
-        stop.set()
-        worker.join(60)
+        worker.send_signal(signal.SIGTERM)
+        worker.wait(60)
         receiver.close()
     lags = sorted((arrived - datetime.fromisoformat(p["created_at"]).timestamp()) * 1000
                   for arrived, p in receiver.arrivals)
@@ -179,10 +178,11 @@ def measure_webhook_lag(settings: Any, writers: int, updates: int) -> dict[str, 
             "writes/s during the bench": expected / write_seconds}
 
 
-def run(count: int, writers: int, updates: int, repeat: int = 1, database: str = BENCH_DB) -> list[dict[str, float]]:
+def run(count: int, writers: int, updates: int, repeat: int = 1, database: str = BENCH_DB,
+        rate: float = 0) -> list[dict[str, float]]:
     settings = bulk_import.scratch_settings(database)
     bulk_import.prepare_database(settings)
-    return [{**measure_import(settings, count), **measure_webhook_lag(settings, writers, updates)}
+    return [{**measure_import(settings, count), **measure_webhook_lag(settings, writers, updates, rate)}
             for _ in range(repeat)]
 
 
@@ -191,10 +191,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--products", type=int, default=100_000, help="rows in the imported CSV")
     parser.add_argument("--writers", type=int, default=4, help="concurrent writers during the webhook lag run")
     parser.add_argument("--updates", type=int, default=500, help="price changes committed by each writer")
+    parser.add_argument("--rate", type=float, default=0, help="total writes/s to pace the writers at (0: flat out)")
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--database", default=BENCH_DB, help=f"scratch database (default {BENCH_DB})")
     args = parser.parse_args(argv)
-    for n, out in enumerate(run(args.products, args.writers, args.updates, args.repeat, args.database), 1):
+    for n, out in enumerate(run(args.products, args.writers, args.updates, args.repeat, args.database, args.rate), 1):
         print(f"repeat {n}: import of {args.products:,} CSV rows; {args.writers} writers x {args.updates} updates")
         for key, value in out.items():
             print(f"  {key:<36}{value:12,.1f}")

@@ -2,8 +2,9 @@
 
 Fan-out reads the change log in commit order from the worker's own durable progress (`webhook_progress`, never
 the indexer's outbox rows) and, in the same transaction that advances it, inserts one delivery per subscribed
-endpoint and event. Sending is separate: each endpoint gets at most `webhook_concurrency_per_endpoint` requests
-in flight with a timeout, so a slow or dead receiver only ever holds its own slots; within an endpoint a product's
+endpoint and event. Sending is separate: each endpoint has its own semaphore of `webhook_concurrency_per_endpoint`
+requests in flight, each with a timeout, so a slow or dead receiver only ever holds its own slots (a claim
+prefetches a few rounds' worth per endpoint, so one query feeds many sends); within an endpoint a product's
 deliveries go one at a time in commit order. A failure is retried with exponential backoff until the retry window
 (hours) is over, then marked failed. Delivery is at least once: a crash after the receiver answered and before
 the result was recorded sends it again (receivers dedupe on the payload's `id`).
@@ -34,6 +35,8 @@ log = logging.getLogger("catalog.webhooks")
 
 CHANNEL = "catalog_changes"
 FAN_OUT_BATCH = 500
+# Deliveries claimed per endpoint: PREFETCH x its concurrency, so one claim query feeds many sends.
+PREFETCH = 8
 HOUSEKEEPING_SECONDS = 60.0
 
 
@@ -62,7 +65,8 @@ class WebhookWorker:
         self.stop = stop or asyncio.Event()
         self._work = asyncio.Event()
         self._changes = asyncio.Event()
-        self._in_flight: Counter[int] = Counter()
+        self._in_flight: Counter[int] = Counter()  # claimed and not yet recorded, per endpoint
+        self._endpoint_slots: dict[int, asyncio.Semaphore] = {}
         self._sends: set[asyncio.Task[None]] = set()
         self._pool: AsyncConnectionPool | None = None
         self._client: httpx.AsyncClient | None = None
@@ -134,7 +138,8 @@ class WebhookWorker:
 
     # --- delivery -----------------------------------------------------------------------------------------------
     async def claim(self) -> list[Delivery]:
-        concurrency = self.settings.webhook_concurrency_per_endpoint
+        """Due deliveries, up to PREFETCH x the concurrency per endpoint (each claim serves many sends)."""
+        concurrency = self.settings.webhook_concurrency_per_endpoint * PREFETCH
         busy = {str(k): v for k, v in self._in_flight.items() if v}
         async with self.pool.connection() as conn:
             ids = [
@@ -152,30 +157,36 @@ class WebhookWorker:
             ]
             if not ids:
                 return []
-            lease = self.settings.webhook_timeout_seconds + 30
+            lease = self.settings.webhook_timeout_seconds * PREFETCH + 30  # it may wait PREFETCH rounds for a slot
             rows = await (await conn.execute(webhooks.CLAIM_SQL, {"ids": ids, "lease": lease})).fetchall()
         return [Delivery(r[0], r[1], r[2], r[3], r[4], dict(r[5]), r[6]) for r in rows]
 
+    def _slots(self, endpoint_id: int) -> asyncio.Semaphore:
+        if endpoint_id not in self._endpoint_slots:
+            self._endpoint_slots[endpoint_id] = asyncio.Semaphore(self.settings.webhook_concurrency_per_endpoint)
+        return self._endpoint_slots[endpoint_id]
+
     async def send(self, delivery: Delivery) -> None:
-        """POST one delivery and record the outcome."""
+        """POST one delivery (holding one of its endpoint's slots) and record the outcome."""
         assert self._client is not None
         body = json.dumps(delivery.payload, separators=(",", ":"), sort_keys=True).encode()
-        headers = {
-            "content-type": "application/json",
-            signing.HEADER: signing.sign(delivery.secret, int(time.time()), body),
-            "x-catalog-event": delivery.event,
-            "x-catalog-delivery": str(delivery.id),
-            "user-agent": "product-catalog-webhooks/1",
-        }
         status: int | None = None
         error: str | None = None
-        try:
-            response = await self._client.post(delivery.url, content=body, headers=headers)
-            status = response.status_code
-            if not 200 <= status < 300:
-                error = f"HTTP {status}: {response.text[:300]}"
-        except httpx.HTTPError as exc:
-            error = f"{type(exc).__name__}: {exc}"[:500] or type(exc).__name__
+        async with self._slots(delivery.endpoint_id):
+            headers = {
+                "content-type": "application/json",
+                signing.HEADER: signing.sign(delivery.secret, int(time.time()), body),
+                "x-catalog-event": delivery.event,
+                "x-catalog-delivery": str(delivery.id),
+                "user-agent": "product-catalog-webhooks/1",
+            }
+            try:
+                response = await self._client.post(delivery.url, content=body, headers=headers)
+                status = response.status_code
+                if not 200 <= status < 300:
+                    error = f"HTTP {status}: {response.text[:300]}"
+            except httpx.HTTPError as exc:
+                error = f"{type(exc).__name__}: {exc}"[:500] or type(exc).__name__
         await self._record(delivery, status, error)
 
     async def _record(self, delivery: Delivery, status: int | None, error: str | None) -> None:
