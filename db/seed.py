@@ -43,7 +43,9 @@ DEFECTS: tuple[tuple[str, int], ...] = (
 )
 _PRODUCT_COLUMNS = ("id", "sku", "name", "description", "brand", "category_id", "status", "price", "currency",
                     "attributes", "images", "completeness", "missing_fields", "created_at", "updated_at")
-_TRIGGERS = (("products", "products_after_write"), ("inventory", "inventory_after_write"))
+# products_after_insert (migration 0007) is the statement-level half of products_after_write: inserts.
+_TRIGGERS = (("products", "products_after_write"), ("products", "products_after_insert"),
+             ("inventory", "inventory_after_write"))
 
 
 class CatalogNotEmptyError(RuntimeError):

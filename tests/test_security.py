@@ -140,6 +140,29 @@ async def _no_target(call: Call) -> Call:
     return call
 
 
+HOOK = {"url": "https://erp.example.com/hook", "events": ["price.changed"], "active": False}  # never delivered
+
+
+async def _webhook(s: Setup, method: str, body: Any) -> Call:
+    return method, f"/webhooks/{(await s._post('/webhooks', HOOK))['webhook']['id']}", body
+
+
+async def _threshold_set(s: Setup) -> Call:
+    return "PUT", "/stock-thresholds", {"product_id": await s.product(), "threshold": 2}
+
+
+async def _threshold_delete(s: Setup) -> Call:
+    response = await s.client.put("/stock-thresholds", json={"product_id": await s.product(), "threshold": 2},
+                                  headers=s.admin)
+    assert response.status_code == 200, response.text
+    return "DELETE", f"/stock-thresholds/{response.json()['id']}", None
+
+
+async def _import(s: Setup) -> Call:
+    sheet = f"sku,name,price\nSEC-{uuid.uuid4().hex[:10]},Kettle,3\n".encode()
+    return "POST", "/products/import", Upload({"file": ("products.csv", sheet, "text/csv")})
+
+
 ROUTES = [
     WriteRoute("create product", 201, lambda s: _no_target(("POST", "/products", product_payload()))),
     WriteRoute("replace product", 200, lambda s: _with_product(s, "PUT", {"name": "Renamed"})),
@@ -165,6 +188,12 @@ ROUTES = [
     WriteRoute("delete image", 204, lambda s: _with_image(s, "DELETE", None)),
     WriteRoute("start presigned upload", 201, lambda s: _presign(s)),
     WriteRoute("complete presigned upload", 201, _upload_to_complete),
+    WriteRoute("register webhook", 201, lambda s: _no_target(("POST", "/webhooks", HOOK)), ADMINS),
+    WriteRoute("change webhook", 200, lambda s: _webhook(s, "PATCH", {"description": "ERP"}), ADMINS),
+    WriteRoute("delete webhook", 204, lambda s: _webhook(s, "DELETE", None), ADMINS),
+    WriteRoute("set stock threshold", 200, _threshold_set),
+    WriteRoute("delete stock threshold", 204, _threshold_delete),
+    WriteRoute("import products", 202, _import),
 ]
 if "/synonyms" in PATHS:
     ROUTES += [
@@ -230,7 +259,9 @@ def test_the_matrix_covers_every_documented_write_route() -> None:
                ("DELETE", "/quality/rules/{}"), ("PATCH", "/users/{}"), ("POST", "/synonyms"),
                ("DELETE", "/synonyms/{}"), ("POST", "/products/{}/images"), ("PATCH", "/products/{}/images/{}"),
                ("DELETE", "/products/{}/images/{}"), ("POST", "/products/{}/images/uploads"),
-               ("POST", "/products/{}/images/uploads/{}/complete")}
+               ("POST", "/products/{}/images/uploads/{}/complete"), ("POST", "/webhooks"), ("PATCH", "/webhooks/{}"),
+               ("DELETE", "/webhooks/{}"), ("PUT", "/stock-thresholds"), ("DELETE", "/stock-thresholds/{}"),
+               ("POST", "/products/import")}
     assert documented - public - covered == set()
 
 
