@@ -19,6 +19,7 @@ from api.imports import parsing
 from api.imports.runner import LEASE_SECONDS, run_job
 from catalog.settings import Settings
 from db import imports as db
+from db.notify import listen
 from db.session import async_session_factory, make_async_engine
 
 log = logging.getLogger("catalog.imports")
@@ -52,21 +53,12 @@ class ImportWorker:
             log.info("import %s finished", job_id)
         return True
 
-    async def _listen(self) -> None:
-        while not self.stop.is_set():
-            try:
-                async with await psycopg.AsyncConnection.connect(self.settings.postgres_dsn, autocommit=True) as conn:
-                    await conn.execute(f"LISTEN {CHANNEL}")
-                    async for _ in conn.notifies():
-                        self._wake.set()
-            except psycopg.Error as exc:
-                log.warning("LISTEN %s lost, polling meanwhile: %s", CHANNEL, exc)
-                await asyncio.sleep(self.settings.webhook_poll_interval)
-
     async def run(self) -> None:
         engine = make_async_engine(self.settings)
         sessions = async_session_factory(engine)
-        listener = asyncio.create_task(self._listen())
+        listener = asyncio.create_task(
+            listen(self.settings.postgres_dsn, CHANNEL, self._wake, self.stop, self.settings.webhook_poll_interval)
+        )
         try:
             while not self.stop.is_set():
                 try:

@@ -30,6 +30,7 @@ from psycopg_pool import AsyncConnectionPool
 from api.webhooks import events, signing
 from catalog.settings import Settings
 from db import changes, webhooks
+from db.notify import listen
 
 log = logging.getLogger("catalog.webhooks")
 
@@ -268,15 +269,7 @@ class WebhookWorker:
 
     async def _listen_loop(self) -> None:
         """NOTIFY catalog_changes (sent at every commit that changed products or stock) wakes the fan-out."""
-        while not self.stop.is_set():
-            try:
-                async with await psycopg.AsyncConnection.connect(self.settings.postgres_dsn, autocommit=True) as conn:
-                    await conn.execute(f"LISTEN {CHANNEL}")
-                    async for _ in conn.notifies():
-                        self._changes.set()
-            except psycopg.Error as exc:
-                log.warning("LISTEN %s lost, polling meanwhile: %s", CHANNEL, exc)
-                await asyncio.sleep(self.settings.webhook_poll_interval)
+        await listen(self.settings.postgres_dsn, CHANNEL, self._changes, self.stop, self.settings.webhook_poll_interval)
 
     async def housekeeping(self) -> int:
         """Prune the change log past its retention (never what fan-out has not reached) and old deliveries."""
