@@ -41,8 +41,19 @@ from bench import bulk_import  # noqa: E402
 from bench.api_process import free_port  # noqa: E402
 
 BENCH_DB = "catalog_bench_integrations_io"
-CSV_COLUMNS = ["sku", "name", "description", "brand", "status", "price", "currency", "attr.color", "attr.size",
-               "attr.weight_kg", "images"]
+CSV_COLUMNS = [
+    "sku",
+    "name",
+    "description",
+    "brand",
+    "status",
+    "price",
+    "currency",
+    "attr.color",
+    "attr.size",
+    "attr.weight_kg",
+    "images",
+]
 
 
 def as_csv(items: list[dict[str, Any]]) -> bytes:
@@ -51,9 +62,21 @@ def as_csv(items: list[dict[str, Any]]) -> bytes:
     writer.writerow(CSV_COLUMNS)
     for item in items:
         attributes = item["attributes"]
-        writer.writerow([item["sku"], item["name"], item["description"], item["brand"], item["status"], item["price"],
-                         item["currency"], attributes["color"], attributes["size"], attributes["weight_kg"],
-                         "|".join(item["images"])])
+        writer.writerow(
+            [
+                item["sku"],
+                item["name"],
+                item["description"],
+                item["brand"],
+                item["status"],
+                item["price"],
+                item["currency"],
+                attributes["color"],
+                attributes["size"],
+                attributes["weight_kg"],
+                "|".join(item["images"]),
+            ]
+        )
     return out.getvalue().encode()
 
 
@@ -85,8 +108,12 @@ def measure_import(settings: Any, count: int) -> dict[str, float]:
     if job["status"] != "done" or job["created"] != count:
         raise RuntimeError(f"the import did not create every row: {job}")
     scratch = bulk_import.import_with_copy(settings, items, bulk_import.SCRATCH_TABLE)
-    return {"import CSV: rows/s": count / seconds, "import CSV: s": seconds, "import CSV: MB": len(data) / 1e6,
-            "COPY into scratch table: rows/s": count / scratch}
+    return {
+        "import CSV: rows/s": count / seconds,
+        "import CSV: s": seconds,
+        "import CSV: MB": len(data) / 1e6,
+        "COPY into scratch table: rows/s": count / scratch,
+    }
 
 
 # --- webhook lag ---------------------------------------------------------------------------------------------------
@@ -120,8 +147,13 @@ def _start_worker(settings: Any, log: Path) -> subprocess.Popen[bytes]:
     """`catalog webhooks worker` on the scratch database, its own process as under `catalog run`."""
     env = {**os.environ, "CATALOG_POSTGRES_DB": settings.postgres_db}
     with log.open("wb") as out:
-        return subprocess.Popen([str(Path(sys.executable).parent / "catalog"), "webhooks", "worker"], env=env,
-                                stdout=out, stderr=subprocess.STDOUT, cwd=ROOT)
+        return subprocess.Popen(
+            [str(Path(sys.executable).parent / "catalog"), "webhooks", "worker"],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=ROOT,
+        )
 
 
 def _writer(dsn: str, ids: list[int], updates: int, seed: int, interval: float) -> None:
@@ -144,17 +176,27 @@ def measure_webhook_lag(settings: Any, writers: int, updates: int, rate: float =
     receiver = Receiver()
     with psycopg.connect(settings.postgres_dsn, autocommit=True) as conn:
         conn.execute("DELETE FROM webhook_endpoints")
-        conn.execute(webhooks.CREATE_ENDPOINT_SQL, {
-            "url": f"http://127.0.0.1:{receiver.port}/hook", "events": ["price.changed"],
-            "secret": "bench-secret-0123456789", "description": "bench", "active": True, "actor": None})
+        conn.execute(
+            webhooks.CREATE_ENDPOINT_SQL,
+            {
+                "url": f"http://127.0.0.1:{receiver.port}/hook",
+                "events": ["price.changed"],
+                "secret": "bench-secret-0123456789",
+                "description": "bench",
+                "active": True,
+                "actor": None,
+            },
+        )
         ids = [int(r[0]) for r in conn.execute("SELECT id FROM products")]
     worker = _start_worker(settings, Path(f"/tmp/bench-webhooks-worker-{receiver.port}.log"))
     time.sleep(3.0)  # started, LISTENing
     try:
         started = time.perf_counter()
         interval = writers / rate if rate else 0.0
-        threads = [threading.Thread(target=_writer, args=(settings.postgres_dsn, ids, updates, n, interval))
-                   for n in range(writers)]
+        threads = [
+            threading.Thread(target=_writer, args=(settings.postgres_dsn, ids, updates, n, interval))
+            for n in range(writers)
+        ]
         for thread in threads:
             thread.start()
         for thread in threads:
@@ -168,22 +210,30 @@ def measure_webhook_lag(settings: Any, writers: int, updates: int, rate: float =
         worker.send_signal(signal.SIGTERM)
         worker.wait(60)
         receiver.close()
-    lags = sorted((arrived - datetime.fromisoformat(p["created_at"]).timestamp()) * 1000
-                  for arrived, p in receiver.arrivals)
+    lags = sorted(
+        (arrived - datetime.fromisoformat(p["created_at"]).timestamp()) * 1000 for arrived, p in receiver.arrivals
+    )
     if len(lags) < expected:
         raise RuntimeError(f"only {len(lags)} of {expected} webhooks arrived")
     quantiles = statistics.quantiles(lags, n=100)
-    return {"webhook lag: p50 ms": quantiles[49], "webhook lag: p99 ms": quantiles[98],
-            "webhook lag: max ms": lags[-1], "webhooks delivered": float(len(lags)),
-            "writes/s during the bench": expected / write_seconds}
+    return {
+        "webhook lag: p50 ms": quantiles[49],
+        "webhook lag: p99 ms": quantiles[98],
+        "webhook lag: max ms": lags[-1],
+        "webhooks delivered": float(len(lags)),
+        "writes/s during the bench": expected / write_seconds,
+    }
 
 
-def run(count: int, writers: int, updates: int, repeat: int = 1, database: str = BENCH_DB,
-        rate: float = 0) -> list[dict[str, float]]:
+def run(
+    count: int, writers: int, updates: int, repeat: int = 1, database: str = BENCH_DB, rate: float = 0
+) -> list[dict[str, float]]:
     settings = bulk_import.scratch_settings(database)
     bulk_import.prepare_database(settings)
-    return [{**measure_import(settings, count), **measure_webhook_lag(settings, writers, updates, rate)}
-            for _ in range(repeat)]
+    return [
+        {**measure_import(settings, count), **measure_webhook_lag(settings, writers, updates, rate)}
+        for _ in range(repeat)
+    ]
 
 
 def main(argv: Sequence[str] | None = None) -> None:
