@@ -335,10 +335,9 @@ def did_you_mean(q: str) -> Body:
 
 
 def search_body(params: SearchParams, facet_keys: Sequence[str], expansions: Expansions | None = None,
-                matching: Matching = TYPO_TOLERANT, with_suggest: bool = False, count_scope: bool = False,
+                matching: Matching = TYPO_TOLERANT, with_suggest: bool = False,
                 highlight_also: str | None = None) -> Body:
     """The whole storefront request: hits, disjunctive facets and (`with_suggest`) did-you-mean in one round trip;
-    `count_scope` adds how many products the filters leave whatever the words (see `scope_aggregation`);
     `highlight_also`: more words to highlight (see `highlight`).
 
     The category filter sits in the query, not in `post_filter`: the category facet lists only the chosen
@@ -370,8 +369,6 @@ def search_body(params: SearchParams, facet_keys: Sequence[str], expansions: Exp
         body["highlight"] = highlight(params.q, highlight_also)
         if with_suggest:
             body["suggest"] = did_you_mean(params.q)
-        if count_scope:
-            body["aggs"][SCOPE_AGG] = scope_aggregation(params)
     return body
 
 

@@ -324,8 +324,7 @@ async def answer(state: State, rt: SearchRuntime, params: SearchParams, expansio
     alias = state.settings.index_alias
     taxonomy = await rt.current_taxonomy(state.sessions, [params.category] if params.category else [])
     keys = await _facet_keys(rt, client, alias, params, taxonomy)
-    filtered = bool(query.filter_clauses(params))
-    first = query.search_body(params, keys, expansions, query.EXACT, count_scope=filtered)
+    first = query.search_body(params, keys, expansions, query.EXACT)
     groups = len(query.word_groups(params.q, expansions))
     widened = None
     if groups >= query.WIDEN_FROM_GROUPS:
@@ -338,14 +337,12 @@ async def answer(state: State, rt: SearchRuntime, params: SearchParams, expansio
         raw = await _opensearch(client, alias, first, query.SEARCH_FILTER_PATH, params)
     total = _total(raw)
     suggestion, corrected, relaxed = None, False, None
-    # Filters that leave no product: no pass on the words can find anything.
-    leaves_some = not filtered or _counted(raw, query.SCOPE_AGG).get("doc_count", 1) > 0
     # Found some, with one or two words: widening would still need every word, and the exact words did match.
     short = total == 0 or (total < query.RELAX_BELOW and groups >= query.WIDEN_FROM_GROUPS)
     if short and total and widened is not None and _total(widened) > total:
         raw, total = widened, _total(widened)
         relaxed = Relaxed(dropped=[], any_word=True)
-    elif groups and leaves_some and short:
+    elif groups and short:
         second = await _second_pass(client, alias, params, keys, expansions, total, widen=widened is None)
         suggestion = second.suggestion
         if second.raw is not None:
@@ -413,7 +410,7 @@ async def _second_pass(client: AsyncOpenSearch, alias: str, params: SearchParams
         attempts.append((params, widening))
     elif tolerant > found:
         attempts.append((params, query.TYPO_TOLERANT))
-    elif not found:
+    elif not found and _counted(probe, query.SCOPE_AGG).get("doc_count", 0) > 0:  # else the filters leave none
         if suggestion:
             attempts.append((msgspec.structs.replace(params, q=suggestion, search_after=None, page=1),
                              query.TYPO_TOLERANT))
