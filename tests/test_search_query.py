@@ -191,15 +191,19 @@ def test_the_first_pass_is_exact_and_typos_come_only_with_the_second() -> None:
 
 
 def test_the_probe_after_a_short_answer_scores_nothing_and_fetches_no_hits_or_facets() -> None:
-    probe = query.probe_body(params(q="red kettle", brand=["Acme"]), {}, widen=query.WIDENED, dead_end=True)
-    assert probe["size"] == 0 and set(probe["aggs"]) == {query.SCOPE_AGG, query.WIDE_AGG}
-    assert set(probe["query"]["bool"]) == {"filter"} and "highlight" not in probe
-    words = probe["aggs"][query.SCOPE_AGG]["aggs"]["in"]["aggs"]["words"]["filters"]["filters"]
-    assert set(words) == {"red", "kettle"}
-    scope = json.dumps(probe["aggs"][query.SCOPE_AGG]["aggs"]["in"]["filter"])
+    probe = query.probe_bodies(params(q="red kettle", brand=["Acme"]), {}, widen=query.WIDENED, dead_end=True)
+    assert set(probe) == {query.TOLERANT, query.WIDE, query.SCOPE, f"{query.WORD}red", f"{query.WORD}kettle"}
+    for body in probe.values():
+        assert body["size"] == 0 and set(body["query"]["bool"]) == {"filter"} and "highlight" not in body
+        assert "aggs" not in body
+    assert all(probe[name]["terminate_after"] == 1 for name in (query.SCOPE, f"{query.WORD}red"))  # yes or no
+    scope = json.dumps(probe[query.SCOPE]["query"])
     assert "brand.keyword" in scope and "kettle" not in scope  # the filters alone, whatever the words
-    short = query.probe_body(params(q="red kettle"), {}, widen=query.WIDENED_EXACT, dead_end=False)
-    assert set(short["aggs"]) == {query.WIDE_AGG} and "suggest" not in short  # found some: no spelling asked
+    kettle = json.dumps(probe[f"{query.WORD}kettle"])
+    assert "kettle" in kettle and "red" not in kettle
+    assert "suggest" in probe[query.TOLERANT]
+    short = query.probe_bodies(params(q="red kettle"), {}, widen=query.WIDENED_EXACT, dead_end=False)
+    assert set(short) == {query.TOLERANT, query.WIDE} and "suggest" not in short[query.TOLERANT]  # no spelling asked
 
 
 def test_attribute_facets_without_a_filter_of_their_own_share_one_aggregation() -> None:

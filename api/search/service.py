@@ -367,12 +367,6 @@ def _total(raw: dict[str, Any]) -> int:
     return int(raw.get("hits", {}).get("total", {}).get("value", 0))
 
 
-def _counted(raw: dict[str, Any], name: str) -> dict[str, Any]:
-    """The inner bucket of one of the query module's `global` count aggregations (SCOPE_AGG, WIDE_AGG)."""
-    found: dict[str, Any] = raw.get("aggregations", {}).get(name, {}).get("in", {})
-    return found
-
-
 @dataclass
 class SecondPass:
     """What a short first answer was replaced with (`raw` None: keep it), and the spelling suggested."""
@@ -401,22 +395,22 @@ async def _second_pass(client: AsyncOpenSearch, alias: str, params: SearchParams
     multi_word = len(words) > 1
     widening = query.WIDENED_EXACT if found else query.WIDENED
     counted = widening if multi_word and (widen or not found) else None
-    probe = await _opensearch(client, alias, query.probe_body(params, expansions, counted, dead_end=not found),
-                              query.PROBE_FILTER_PATH)
-    suggestion = _suggestion(probe, params.q)
-    tolerant, widened = _total(probe), int(_counted(probe, query.WIDE_AGG).get("doc_count", 0))
+    bodies = query.probe_bodies(params, expansions, counted, dead_end=not found)
+    probe = dict(zip(bodies, await _opensearch_many(client, alias, list(bodies.values()), query.PROBE_FILTER_PATH),
+                     strict=True))
+    suggestion = _suggestion(probe[query.TOLERANT], params.q)
+    tolerant, widened = _total(probe[query.TOLERANT]), _total(probe.get(query.WIDE, {}))
     attempts: list[tuple[SearchParams, query.Matching]] = []
     if widened > max(found, tolerant) and (found or tolerant):  # widening a dead end is the relaxation below
         attempts.append((params, widening))
     elif tolerant > found:
         attempts.append((params, query.TYPO_TOLERANT))
-    elif not found and _counted(probe, query.SCOPE_AGG).get("doc_count", 0) > 0:  # else the filters leave none
+    elif not found and _total(probe[query.SCOPE]):  # else the filters leave no product for any words
         if suggestion:
             attempts.append((msgspec.structs.replace(params, q=suggestion, search_after=None, page=1),
                              query.TYPO_TOLERANT))
         if multi_word:
-            counts = _counted(probe, query.SCOPE_AGG).get("words", {}).get("buckets", {})
-            absent = tuple(dict.fromkeys(w for w in words if counts.get(w, {}).get("doc_count", 0) == 0))
+            absent = tuple(dict.fromkeys(w for w in words if not _total(probe[f"{query.WORD}{w}"])))
             if len(absent) < len(set(words)):  # some word matches something: relaxing can find it
                 if absent:
                     attempts.append((params, query.Matching(typos=True, dropped=absent)))
