@@ -336,6 +336,23 @@ async def test_cursor_pages_through_everything_once(shop: Client, facet_catalog:
     assert len(seen) == len(set(seen))
 
 
+async def test_browsing_lists_in_stock_products_first_and_its_cursor_pages_through_everything_once(
+        shop: Client, facet_catalog: dict[str, Any]) -> None:
+    seen: list[dict[str, Any]] = []
+    cursor = None
+    for _ in range(5):
+        params: dict[str, Any] = {"category": facet_catalog["root"], "per_page": 2}  # sort: relevance
+        if cursor:
+            params["cursor"] = cursor
+        page = await search(shop, **params)
+        seen += page["items"]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert sorted(item["id"] for item in seen) == sorted(p["id"] for p in facet_catalog["products"])
+    assert [item["in_stock"] for item in seen] == [True, True, True, False, False]
+
+
 # --- freshness, cache, synonyms --------------------------------------------------------------------------------
 
 async def test_no_stale_cache_after_an_update_is_indexed(

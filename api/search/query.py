@@ -67,6 +67,9 @@ SORTS: Final[dict[str, list[Any]]] = {
     "newest": [{f.CREATED_AT: "desc"}, {f.ID: "desc"}],
     "name": [{f.NAME_SORT: "asc"}, {f.ID: "asc"}],
 }
+BROWSE_RELEVANCE: Final = [{f.IN_STOCK: "desc"}, {f.ID: "asc"}]
+"""`relevance` without words: nothing to score, so in stock first by sort, and the query stays in filter context
+(a function_score giving every product its in-stock weight was ~15% of a browse page at 1M)."""
 
 # Words as OpenSearch's standard tokenizer cuts them: "10.9", "1,5", "u.s.a" and "don't" stay one word (a query
 # word that the index holds as part of a larger token would never match: "10" is not in "10.9").
@@ -203,8 +206,7 @@ def text_query(q: str, expansions: Expansions | None = None, matching: Matching 
     """
     words = tokenize(q)
     if not words:
-        return {"function_score": {"query": {"match_all": {}}, "functions": ranking_weights([]),
-                                   "score_mode": "multiply", "boost_mode": "multiply"}}
+        return {"match_all": {}}
     text = " ".join(words)
     groups = group_terms(words, expansions or {})
     required = _required(group_clauses(groups, matching.typos), matching)
@@ -347,9 +349,13 @@ def search_body(params: SearchParams, facet_keys: Sequence[str], expansions: Exp
     scope = [active_only()]
     if "category" in filters:
         scope.append(filters.pop("category"))
+    words = tokenize(params.q)
+    found: Body = {"bool": {"filter": scope}}
+    if words:
+        found["bool"]["must"] = [text_query(params.q, expansions, matching)]
     body: Body = {
-        "query": {"bool": {"must": [text_query(params.q, expansions, matching)], "filter": scope}},
-        "sort": SORTS[params.sort],
+        "query": found,
+        "sort": SORTS[params.sort] if words or params.sort != "relevance" else BROWSE_RELEVANCE,
         "size": params.per_page,
         "_source": SOURCE_FIELDS,
         "track_total_hits": True,
@@ -362,9 +368,9 @@ def search_body(params: SearchParams, facet_keys: Sequence[str], expansions: Exp
         body["search_after"] = list(params.search_after)
     elif params.offset:
         body["from"] = params.offset
-    if params.sort == "relevance":
+    if params.sort == "relevance" and words:
         body["track_scores"] = True
-    if tokenize(params.q):
+    if words:
         body["highlight"] = highlight(params.q, highlight_also)
         if with_suggest:
             body["suggest"] = did_you_mean(params.q)
