@@ -2,12 +2,14 @@
 
     .venv/bin/python bench/media.py --images 400 --clients 8
 
-Starts the API (uvicorn, one worker) and the thumbnail worker (`catalog media worker`) against a bench database
-and bucket of their own, then:
-  1. upload: `--clients` concurrent clients POST ~1 MB JPEGs (every one distinct) to /products/{id}/images;
-  2. raw: the same bytes PUT straight to the object store with boto3 from as many threads;
-  3. thumbnail lag: from an image's row to both its thumbnails ready (row timestamps), under the upload burst
-     and for uploads one at a time (what a merchandiser waits for).
+Starts the API (uvicorn, one worker) against a bench database and bucket of their own, then:
+  1. upload: `--clients` concurrent clients POST ~1 MB JPEGs (every one distinct) to /products/{id}/images,
+     the thumbnail worker not running yet (the API alone);
+  2. starts the thumbnail worker (`catalog media worker`) on that backlog: its throughput;
+  3. the same upload burst again while the worker makes thumbnails (they share the machine's cores);
+  4. raw: the same bytes PUT straight to the object store with boto3 from as many threads;
+  5. thumbnail lag: from an image's row to both its thumbnails ready (row timestamps), during burst 3 and for
+     uploads one at a time (what a merchandiser waits for).
 Prints images/s for both, their ratio, and lag p50/p99.
 """
 
@@ -23,6 +25,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -46,6 +49,7 @@ from stack import manager  # noqa: E402
 from stack.postgres_server import ensure_database  # noqa: E402
 
 PRODUCTS = 50
+RUN = uuid.uuid4()
 
 
 def base_jpeg(target_bytes: int) -> bytes:
@@ -62,9 +66,30 @@ def base_jpeg(target_bytes: int) -> bytes:
     return encode(int((target_bytes / per_pixel / 0.75) ** 0.5))
 
 
+class Images:
+    """`count` distinct JPEGs made on demand from one picture (memory stays one picture, whatever the count)."""
+
+    def __init__(self, base: bytes, start: int, count: int) -> None:
+        self.base, self.start, self.count = base, start, count
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __getitem__(self, n: int) -> bytes:
+        if not 0 <= n < self.count:
+            raise IndexError(n)
+        return variant(self.base, self.start + n)
+
+    def __iter__(self) -> Iterator[bytes]:
+        return (self[n] for n in range(self.count))
+
+    def total_bytes(self) -> int:
+        return sum(len(self[n]) for n in range(self.count))
+
+
 def variant(jpeg: bytes, n: int) -> bytes:
     """The same picture with a distinct JPEG comment segment: other bytes (another sha256), still a valid JPEG."""
-    comment = f"bench image {n} {uuid.uuid4()}".encode()
+    comment = f"bench image {n:08d} {RUN}".encode()
     return jpeg[:2] + b"\xff\xfe" + (len(comment) + 2).to_bytes(2, "big") + comment + jpeg[2:]
 
 
@@ -91,7 +116,7 @@ def quantile(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100)[int(q * 100) - 1]
 
 
-async def upload_all(api: str, ids: list[int], images: list[bytes], clients: int) -> tuple[float, list[float]]:
+async def upload_all(api: str, ids: list[int], images: Images, clients: int) -> tuple[float, list[float]]:
     """POST every image with `clients` concurrent clients; returns (seconds, latencies ms)."""
     token = issue_token(get_settings(), uuid.uuid4(), ["merchandiser"])
     latencies: list[float] = []
@@ -120,7 +145,7 @@ async def upload_all(api: str, ids: list[int], images: list[bytes], clients: int
         return time.perf_counter() - started, latencies
 
 
-def raw_puts(images: list[bytes], clients: int) -> float:
+def raw_puts(images: Images, clients: int) -> float:
     """The same bytes PUT straight to the store (content-type and cache headers as the API sends)."""
     store = MediaStore(get_settings(), pool=clients)
 
@@ -170,7 +195,7 @@ def max_image_id() -> int:
     return int(row[0]) if row else 0
 
 
-async def single_uploads(api: str, ids: list[int], images: list[bytes], gap_s: float) -> None:
+async def single_uploads(api: str, ids: list[int], images: Images, gap_s: float) -> None:
     """One upload at a time, each given time to be made before the next (the merchandiser's view)."""
     token = issue_token(get_settings(), uuid.uuid4(), ["merchandiser"])
     async with httpx.AsyncClient(base_url=api, headers={"Authorization": f"Bearer {token}"}, timeout=60) as client:
@@ -203,48 +228,67 @@ def main() -> None:
     print(f"preparing: bench database {BENCH_DB}, bucket {BENCH_BUCKET}, {PRODUCTS} products ...", flush=True)
     ids = prepare()
     base = base_jpeg(args.kilobytes * 1000)
-    images = [variant(base, n) for n in range(args.images + args.singles)]
-    print(f"  {len(images)} distinct JPEGs of {len(base) / 1e6:.2f} MB ({Image.open(io.BytesIO(base)).size})")
+    alone, burst, singles = (Images(base, n * args.images, args.images) for n in range(3))
+    singles.count = args.singles
+    print(f"  distinct JPEGs of {len(base) / 1e6:.2f} MB ({Image.open(io.BytesIO(base)).size}) made on demand")
     logs = Path(tempfile.mkdtemp(prefix="bench-media-"))
     port = free_port()
+    url = f"http://127.0.0.1:{port}"
     api = start_api(port, logs / "api.log", env=dict(os.environ))
-    worker = start_worker(logs / "worker.log", args.worker_threads)
+    worker: subprocess.Popen[bytes] | None = None
     try:
-        url = f"http://127.0.0.1:{port}"
-        print(f"uploading {args.images} images with {args.clients} clients through {url} ...", flush=True)
-        seconds, latencies = asyncio.run(upload_all(url, ids, images[: args.images], args.clients))
-        print("waiting for the thumbnails ...", flush=True)
+        print(f"1. {args.images} uploads, {args.clients} clients, thumbnail worker not running yet ...", flush=True)
+        alone_seconds, alone_latencies = asyncio.run(upload_all(url, ids, alone, args.clients))
+        print("2. thumbnail worker started on that backlog ...", flush=True)
+        started = time.perf_counter()
+        worker = start_worker(logs / "worker.log", args.worker_threads)
         wait_thumbnails()
-        burst_lags = lags_ms()
-        print(f"raw S3 PUT of the same {args.images} images with {args.clients} threads ...", flush=True)
-        raw_seconds = raw_puts(images[: args.images], args.clients)
-        print(f"{args.singles} single uploads, one every 1.5 s ...", flush=True)
+        backlog_seconds = time.perf_counter() - started
+        first_burst = max_image_id()
+        print(
+            f"3. {args.images} more uploads, {args.clients} clients, with the worker making thumbnails ...", flush=True
+        )
+        seconds, latencies = asyncio.run(upload_all(url, ids, burst, args.clients))
+        wait_thumbnails()
+        burst_lags = lags_ms(first_burst)
+        print(f"4. raw S3 PUT of {args.images} of the same images with {args.clients} threads ...", flush=True)
+        raw_seconds = raw_puts(burst, args.clients)
+        print(f"5. {args.singles} single uploads, one every 1.5 s ...", flush=True)
         before = max_image_id()
-        asyncio.run(single_uploads(url, ids, images[args.images :], 1.5))
+        asyncio.run(single_uploads(url, ids, singles, 1.5))
         wait_thumbnails()
         single_lags = lags_ms(before)
     finally:
         for process in (worker, api):
-            process.terminate()
-            process.wait(timeout=30)
+            if process is not None:
+                process.terminate()
+                process.wait(timeout=30)
         store = MediaStore(get_settings())
         store.delete([item.key for item in store.iter_objects()])
 
-    api_rate, raw_rate = args.images / seconds, args.images / raw_seconds
-    megabytes = sum(len(i) for i in images[: args.images]) / 1e6
-    print(f"\n{'scenario':<44}{'images/s':>10}{'MB/s':>8}{'p50 ms':>9}{'p99 ms':>9}")
+    megabytes = burst.total_bytes() / 1e6
+    raw_rate = args.images / raw_seconds
+    print(f"\n{'scenario':<48}{'images/s':>10}{'MB/s':>8}{'p50 ms':>9}{'p99 ms':>9}")
+    for name, took, lat in (
+        ("API uploads, worker idle", alone_seconds, alone_latencies),
+        ("API uploads, worker making thumbnails", seconds, latencies),
+    ):
+        print(
+            f"{name:<48}{args.images / took:>10.1f}{megabytes / took:>8.1f}"
+            f"{quantile(lat, 0.5):>9.1f}{quantile(lat, 0.99):>9.1f}"
+        )
+    print(f"{'raw S3 PUT of the same bytes (boto3)':<48}{raw_rate:>10.1f}{megabytes / raw_seconds:>8.1f}")
     print(
-        f"{'API POST /products/{id}/images':<44}{api_rate:>10.1f}{megabytes / seconds:>8.1f}"
-        f"{quantile(latencies, 0.5):>9.1f}{quantile(latencies, 0.99):>9.1f}"
+        f"API / raw PUT: {args.images / alone_seconds / raw_rate:.2f}x (worker idle), "
+        f"{args.images / seconds / raw_rate:.2f}x (worker busy)"
     )
-    print(f"{'raw S3 PUT (boto3)':<44}{raw_rate:>10.1f}{megabytes / raw_seconds:>8.1f}")
-    print(f"API / raw: {api_rate / raw_rate:.2f}x the store's PUT throughput")
-    print("\nthumbnail lag (row -> both WebPs ready)      p50 ms   p99 ms")
+    print(f"thumbnail worker: {args.images / backlog_seconds:.1f} images/s (both sizes) on a backlog")
+    print("\nthumbnail lag (row -> both WebPs ready)          p50 ms   p99 ms")
     print(
-        f"{'  during the ' + str(args.clients) + '-client burst':<44}{quantile(burst_lags, 0.5):>7.0f}"
+        f"{'  during the ' + str(args.clients) + '-client burst':<48}{quantile(burst_lags, 0.5):>7.0f}"
         f"{quantile(burst_lags, 0.99):>9.0f}"
     )
-    print(f"{'  one upload at a time':<44}{quantile(single_lags, 0.5):>7.0f}{quantile(single_lags, 0.99):>9.0f}")
+    print(f"{'  one upload at a time':<48}{quantile(single_lags, 0.5):>7.0f}{quantile(single_lags, 0.99):>9.0f}")
     print(f"logs: {logs}")
 
 
