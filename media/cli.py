@@ -76,11 +76,12 @@ def gc(
         console.print(f"[bold red]error:[/] the object store is unavailable: {exc}")
         raise typer.Exit(1) from None
     for item in report.orphans[:show]:
-        console.print(f"  orphan {item.key} ({item.size:,} bytes)")
+        console.print(f"  orphan {item.key} ({item.size:,} bytes)", soft_wrap=True, highlight=False)  # keys whole
     if len(report.orphans) > show:
         console.print(f"  ... and {len(report.orphans) - show} more")
     verb = "deleted" if apply else "would delete (dry run; pass --apply)"
     console.print(
         f"scanned {report.scanned} objects: {len(report.orphans)} orphans, {report.orphan_bytes:,} bytes; "
-        f"{verb}" + (f"; forgot {report.uploads_forgotten} finished uploads" if apply else "")
+        f"{verb}" + (f"; forgot {report.uploads_forgotten} finished uploads" if apply else ""),
+        soft_wrap=True,
     )
