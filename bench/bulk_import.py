@@ -63,12 +63,9 @@ def products(count: int, seed: int = 42, prefix: str = "IMP") -> list[dict[str, 
 def prepare_database(settings: Any) -> None:
     """Drop, create and migrate the scratch database the settings name."""
     from db.migrate import upgrade
-    from stack.postgres_server import ensure_database
+    from stack.postgres_server import recreate_database
 
-    admin = settings.postgres_dsn.replace(f"dbname={settings.postgres_db}", "dbname=postgres")
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{settings.postgres_db}" WITH (FORCE)')
-    ensure_database(settings, settings.postgres_db)
+    recreate_database(settings, settings.postgres_db)
     upgrade(settings.database_url)
 
 

@@ -374,12 +374,9 @@ def seed_scale(settings: Any, products: int, index_now: bool) -> float:
     from db.migrate import upgrade
     from db.seed import seed
     from indexer.client import make_client
-    from stack.postgres_server import ensure_database
+    from stack.postgres_server import recreate_database
 
-    admin = settings.postgres_dsn.replace(f"dbname={settings.postgres_db}", "dbname=postgres")
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{settings.postgres_db}" WITH (FORCE)')
-    ensure_database(settings, settings.postgres_db)
+    recreate_database(settings, settings.postgres_db)
     upgrade(settings.database_url)
     client = make_client(settings)
     client.indices.delete(index=f"{settings.index_alias}_v*", ignore_unavailable=True)
@@ -405,16 +402,13 @@ def seed_scale(settings: Any, products: int, index_now: bool) -> float:
 
 
 def drop_scale(settings: Any) -> None:
-    import psycopg
-
     from indexer.client import make_client
+    from stack.postgres_server import drop_database
 
     client = make_client(settings)
     client.indices.delete(index=f"{settings.index_alias}_v*", ignore_unavailable=True)
     client.close()
-    admin = settings.postgres_dsn.replace(f"dbname={settings.postgres_db}", "dbname=postgres")
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{settings.postgres_db}" WITH (FORCE)')
+    drop_database(settings, settings.postgres_db)
 
 
 @dataclass
@@ -569,7 +563,7 @@ def engines(settings: Any) -> str:
     import psycopg
 
     try:
-        with psycopg.connect(settings.postgres_dsn.replace(f"dbname={settings.postgres_db}", "dbname=postgres")) as c:
+        with psycopg.connect(settings.admin_dsn) as c:
             pg = str(c.execute("SHOW server_version").fetchone()[0])  # type: ignore[index]
         info = httpx.get(settings.opensearch_url, timeout=5).json()
         return f"PostgreSQL {pg}, OpenSearch {info['version']['number']}"

@@ -58,13 +58,10 @@ def prepare(products: int) -> None:
     from db.migrate import upgrade
     from db.seed import seed
     from indexer.reindex import reindex
-    from stack.postgres_server import ensure_database
+    from stack.postgres_server import recreate_database
 
     settings = get_settings()
-    admin = settings.postgres_dsn.replace(f"dbname={settings.postgres_db}", "dbname=postgres")
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{settings.postgres_db}" WITH (FORCE)')
-    ensure_database(settings, settings.postgres_db)
+    recreate_database(settings, settings.postgres_db)
     upgrade(settings.database_url)
     started = time.perf_counter()
     seed(settings.database_url, products)

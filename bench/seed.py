@@ -11,13 +11,13 @@ from collections.abc import Callable
 from datetime import date
 from typing import TypeVar
 
-import psycopg
 from sqlalchemy import create_engine, pool
 
 from catalog.settings import get_settings
 from db import quality
 from db.migrate import upgrade
 from db.seed import seed
+from stack.postgres_server import drop_database, recreate_database
 
 SCRATCH_DB = "catalog_seedbench"
 T = TypeVar("T")
@@ -37,10 +37,7 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the scratch database")
     args = parser.parse_args()
     settings = get_settings()
-    admin = settings.postgres_dsn.replace(f"dbname={settings.postgres_db}", "dbname=postgres")
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{SCRATCH_DB}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{SCRATCH_DB}"')
+    recreate_database(settings, SCRATCH_DB)
     url = settings.database_url_for(SCRATCH_DB)
     try:
         upgrade(url)
@@ -51,8 +48,7 @@ def main() -> None:
         timed("duplicates (all reasons)", lambda: quality.find_duplicates(engine, limit=50).total)
     finally:
         if not args.keep:
-            with psycopg.connect(admin, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{SCRATCH_DB}" WITH (FORCE)')
+            drop_database(settings, SCRATCH_DB)
 
 
 if __name__ == "__main__":

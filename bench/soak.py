@@ -183,10 +183,9 @@ async def soak(url: str, token: str, minutes: float, concurrency: int, write_sha
 @contextmanager
 def scratch_api(settings: Settings) -> Iterator[tuple[str, int]]:
     """A migrated throwaway database served by uvicorn on a free port; both gone afterwards."""
-    import psycopg
 
     from db.migrate import upgrade
-    from stack.postgres_server import ensure_database
+    from stack.postgres_server import drop_database, ensure_database
 
     scratch = settings.model_copy(update={"postgres_db": f"catalog_soak_{uuid.uuid4().hex[:8]}"})
     ensure_database(scratch, scratch.postgres_db)
@@ -205,9 +204,7 @@ def scratch_api(settings: Settings) -> Iterator[tuple[str, int]]:
     finally:
         api.terminate()
         api.wait(30)
-        admin = settings.postgres_dsn.replace(f"dbname={settings.postgres_db}", "dbname=postgres")
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{scratch.postgres_db}" WITH (FORCE)')
+        drop_database(settings, scratch.postgres_db)
 
 
 def _wait_healthy(url: str, api: subprocess.Popen[bytes]) -> None:

@@ -150,9 +150,17 @@ class Settings(BaseSettings):
     @property
     def postgres_dsn(self) -> str:
         """libpq connection string for plain psycopg."""
+        return self.postgres_dsn_for(self.postgres_db)
+
+    @property
+    def admin_dsn(self) -> str:
+        """The server's `postgres` database: where databases are created and dropped."""
+        return self.postgres_dsn_for("postgres")
+
+    def postgres_dsn_for(self, database: str) -> str:
         return (
             f"host={self.postgres_host} port={self.postgres_port} user={self.postgres_user} "
-            f"password={self.postgres_password} dbname={self.postgres_db}"
+            f"password={self.postgres_password} dbname={database}"
         )
 
     @property

@@ -90,9 +90,7 @@ def running_pid(settings: Settings) -> int | None:
 
 def is_healthy(settings: Settings) -> bool:
     try:
-        with psycopg.connect(
-            settings.postgres_dsn.replace(f"dbname={settings.postgres_db}", "dbname=postgres"), connect_timeout=2
-        ) as conn:
+        with psycopg.connect(settings.admin_dsn, connect_timeout=2) as conn:
             conn.execute("SELECT 1")
         return True
     except psycopg.Error:
@@ -187,11 +185,22 @@ def start(settings: Settings, say: Say) -> None:
 
 def ensure_database(settings: Settings, name: str) -> None:
     """Create database `name` when it does not exist yet."""
-    admin = settings.postgres_dsn.replace(f"dbname={settings.postgres_db}", "dbname=postgres")
-    with psycopg.connect(admin, autocommit=True) as conn:
+    with psycopg.connect(settings.admin_dsn, autocommit=True) as conn:
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
         if not exists:
             conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def drop_database(settings: Settings, name: str) -> None:
+    """Drop database `name` if it exists, disconnecting whoever is still connected (scratch and test databases)."""
+    with psycopg.connect(settings.admin_dsn, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def recreate_database(settings: Settings, name: str) -> None:
+    """An empty database `name`, whatever was there before."""
+    drop_database(settings, name)
+    ensure_database(settings, name)
 
 
 def stop(settings: Settings) -> bool:

@@ -48,10 +48,9 @@ def stack(settings: Settings) -> Settings:
 @pytest.fixture(scope="session")
 def database(stack: Settings) -> Iterator[str]:
     """A fresh database with every migration applied; dropped at the end of the session."""
-    import psycopg
 
     from db.migrate import upgrade
-    from stack.postgres_server import ensure_database
+    from stack.postgres_server import drop_database, ensure_database
 
     ensure_database(stack, stack.postgres_db)
     upgrade(stack.database_url)
@@ -59,9 +58,7 @@ def database(stack: Settings) -> Iterator[str]:
     from db.session import sync_engine
 
     sync_engine.cache_clear()
-    admin = stack.postgres_dsn.replace(f"dbname={stack.postgres_db}", "dbname=postgres")
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{stack.postgres_db}" WITH (FORCE)')
+    drop_database(stack, stack.postgres_db)
 
 
 @pytest.fixture(scope="session")

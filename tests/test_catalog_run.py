@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import psycopg
 import pytest
 
 from catalog.run import state_file
@@ -76,7 +75,7 @@ def answers(url: str) -> bool:
 @pytest.fixture(scope="module")
 def running_catalog(stack: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningCatalog]:
     from api.auth.security import issue_token
-    from stack.postgres_server import ensure_database
+    from stack.postgres_server import drop_database, ensure_database
 
     run_id = uuid.uuid4().hex[:8]
     settings = stack.model_copy(update={
@@ -107,9 +106,7 @@ def running_catalog(stack: Settings, tmp_path_factory: pytest.TempPathFactory) -
                 process.wait(60)
             except subprocess.TimeoutExpired:
                 process.kill()
-        admin = settings.postgres_dsn.replace(f"dbname={settings.postgres_db}", "dbname=postgres")
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{settings.postgres_db}" WITH (FORCE)')
+        drop_database(settings, settings.postgres_db)
         httpx.delete(f"{settings.opensearch_url}/{settings.index_alias}_v*", timeout=30)
 
 

@@ -27,6 +27,7 @@ from sqlalchemy import create_engine, pool
 from streamlit.testing.v1 import AppTest
 
 from catalog.settings import Settings, get_settings
+from stack.postgres_server import drop_database, recreate_database
 
 APP = Path(__file__).resolve().parent.parent / "dashboard" / "app.py"
 PAGES = ("overview", "inventory", "pricing", "quality", "search_insights")
@@ -48,21 +49,10 @@ def create_database(settings: Settings, name: str) -> str:
     """A freshly migrated database `name` (dropped first if a crashed run left it); returns its URL."""
     from db.migrate import upgrade
 
-    drop_database(settings, name)
-    with psycopg.connect(_admin_dsn(settings), autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
+    recreate_database(settings, name)
     url = settings.database_url_for(name)
     upgrade(url)
     return url
-
-
-def drop_database(settings: Settings, name: str) -> None:
-    with psycopg.connect(_admin_dsn(settings), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def _admin_dsn(settings: Settings) -> str:
-    return settings.postgres_dsn.replace(f"dbname={settings.postgres_db}", "dbname=postgres")
 
 
 @contextmanager

@@ -13,7 +13,6 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
-import psycopg
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
@@ -48,7 +47,7 @@ def fuzz_settings(stack: Settings, database: str) -> Iterator[Settings]:
     from db.migrate import upgrade
     from indexer.client import make_client
     from indexer.mapping import ensure_index, template_name
-    from stack.postgres_server import ensure_database
+    from stack.postgres_server import drop_database, ensure_database
 
     fuzz = stack.model_copy(update={"postgres_db": f"{stack.postgres_db}_fuzz",
                                     "index_alias": f"{stack.index_alias}_fuzz"})
@@ -63,9 +62,7 @@ def fuzz_settings(stack: Settings, database: str) -> Iterator[Settings]:
     os_client.indices.delete(index=f"{fuzz.index_alias}_v*", ignore_unavailable=True)
     os_client.indices.delete_index_template(name=template_name(fuzz.index_alias))
     os_client.close()
-    admin = stack.postgres_dsn.replace(f"dbname={stack.postgres_db}", "dbname=postgres")
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{fuzz.postgres_db}" WITH (FORCE)')
+    drop_database(fuzz, fuzz.postgres_db)
 
 
 @pytest.fixture(scope="module")

@@ -14,6 +14,7 @@ from catalog.settings import Settings
 from db import quality
 from db.migrate import upgrade
 from db.seed import CatalogNotEmptyError, seed, seed_if_empty
+from stack.postgres_server import drop_database, recreate_database
 
 PRODUCTS = 2000
 
@@ -35,19 +36,10 @@ SELECT md5(string_agg(line, '|' ORDER BY line)) FROM (
 
 
 def scratch_database(settings: Settings, name: str) -> str:
-    admin = settings.postgres_dsn.replace(f"dbname={settings.postgres_db}", "dbname=postgres")
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
+    recreate_database(settings, name)
     url = settings.database_url_for(name)
     upgrade(url)
     return url
-
-
-def drop_database(settings: Settings, name: str) -> None:
-    admin = settings.postgres_dsn.replace(f"dbname={settings.postgres_db}", "dbname=postgres")
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="module")

@@ -134,11 +134,10 @@ def _drop_indices(settings: Settings) -> None:
 def drop(settings: Settings) -> None:
     """Remove the scratch database and every index version of the scratch alias."""
     from db.session import sync_engine
+    from stack.postgres_server import drop_database
 
     sync_engine.cache_clear()
-    admin = settings.postgres_dsn.replace(f"dbname={settings.postgres_db}", "dbname=postgres")
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{settings.postgres_db}" WITH (FORCE)')
+    drop_database(settings, settings.postgres_db)
     _drop_indices(settings)
     from indexer.mapping import template_name
 
