@@ -1,9 +1,10 @@
 """Dashboard benchmark: render time per page and the Streamlit process's peak memory, against a given database.
 
 Render time is measured twice: server side with `streamlit.testing.v1.AppTest` (the page script with its
-queries; cold = empty cache, warm = cached), and in a real headless Chromium driven over the DevTools protocol
-(navigation until every chart is drawn). Peak RSS is the `streamlit run` process's VmHWM after the browser
-has opened every page. The Chromium driver here is also what tests/test_dashboard_browser.py uses.
+queries; cold = empty cache, warm = cached), and in a real headless Chromium driven by Playwright (navigation
+until every chart is drawn and the page has settled). Peak RSS is the `streamlit run` process's VmHWM after the
+browser has opened every page. The browser and server helpers here are also what tests/test_dashboard_browser.py
+uses.
 
     python -m bench.dashboard --database catalog_dash100k
 """
@@ -11,157 +12,109 @@ has opened every page. The Chromium driver here is also what tests/test_dashboar
 from __future__ import annotations
 
 import argparse
-import base64
 import json
 import os
-import shutil
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bench.api_process import free_port
+from dashboard.serve import APP, streamlit_command
 from stack.manager import CHROMIUM
 
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-APP = PROJECT_ROOT / "dashboard" / "app.py"
-CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-quic",
+# Debian's chromium as Playwright launches it (Playwright adds --headless and its own automation flags).
+CHROMIUM_FLAGS = ("--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-quic",
                   "--no-first-run", "--disable-component-update", "--disable-sync")
 
-# What a rendered page looks like: the title is there, the script has finished, every chart is drawn.
-PAGE_STATE_JS = """JSON.stringify({
-  title: document.querySelector('h1') !== null,
-  running: document.querySelector('[data-testid="stStatusWidget"]') !== null
-        || document.querySelector('[data-testid="stSkeleton"]') !== null,
-  charts: document.querySelectorAll('[data-testid="stPlotlyChart"]').length,
-  drawn: document.querySelectorAll('[data-testid="stPlotlyChart"] .js-plotly-plot .main-svg').length > 0
-        ? document.querySelectorAll('[data-testid="stPlotlyChart"] .js-plotly-plot').length : 0,
-  exceptions: document.querySelectorAll('[data-testid="stException"]').length
-        + (document.body.innerText.includes('Traceback (most recent call last)') ? 1 : 0),
-})"""
+# --- a headless Chromium driven by Playwright ---------------------------------------------------------------------
 
-
-# --- a headless Chromium over the DevTools protocol -------------------------------------------------------------
-
-
-class Chromium:
-    """One headless Chromium with one tab, driven over CDP (websocket), with a fresh empty profile."""
-
-    def __init__(self, binary: str = CHROMIUM, width: int = 1400, height: int = 1000) -> None:
-        from websockets.sync.client import connect
-
-        self.profile = tempfile.mkdtemp(prefix="dashboard-chromium-")
-        self.process = subprocess.Popen(
-            [binary, *CHROMIUM_FLAGS, f"--user-data-dir={self.profile}", "--remote-debugging-port=0",
-             f"--window-size={width},{height}", "about:blank"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        port = self._devtools_port()
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=10) as response:
-            targets = json.load(response)
-        tab = next(t for t in targets if t["type"] == "page")
-        self._stack = ExitStack()
-        self.socket = self._stack.enter_context(connect(tab["webSocketDebuggerUrl"], max_size=None, open_timeout=10))
-        self._next_id = 0
-        self.call("Page.enable")
-
-    def _devtools_port(self, timeout: float = 20) -> int:
-        marker = Path(self.profile) / "DevToolsActivePort"
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if marker.exists() and (lines := marker.read_text().splitlines()):
-                return int(lines[0])
-            if self.process.poll() is not None:
-                raise RuntimeError(f"chromium exited with {self.process.returncode}")
-            time.sleep(0.05)
-        raise TimeoutError("chromium did not open its DevTools port")
-
-    def call(self, method: str, **params: Any) -> dict[str, Any]:
-        """Send one command and return its result (events arriving meanwhile are dropped)."""
-        self._next_id += 1
-        self.socket.send(json.dumps({"id": self._next_id, "method": method, "params": params}))
-        while True:
-            message = json.loads(self.socket.recv(timeout=60))
-            if message.get("id") == self._next_id:
-                if "error" in message:
-                    raise RuntimeError(f"{method}: {message['error']}")
-                result: dict[str, Any] = message.get("result", {})
-                return result
-
-    def evaluate(self, expression: str) -> Any:
-        return self.call("Runtime.evaluate", expression=expression, returnByValue=True)["result"].get("value")
-
-    def open(self, url: str, min_charts: int = 0, timeout: float = 60) -> tuple[float, dict[str, Any]]:
-        """Navigate and wait until the page is rendered with at least `min_charts` charts drawn (or shows an
-        exception); returns (seconds until it settled, page state)."""
-        started = time.perf_counter()
-        self.call("Page.navigate", url=url)
-        state: dict[str, Any] = {}
-        stable_since: float | None = None
-        while time.perf_counter() - started < timeout:
-            state = json.loads(self.evaluate(PAGE_STATE_JS) or "{}")
-            charts = state.get("charts", 0)
-            done = state.get("exceptions") or (state.get("title") and not state.get("running")
-                                                and charts >= min_charts and state.get("drawn", 0) >= charts)
-            if done:
-                stable_since = stable_since or time.perf_counter()
-                if time.perf_counter() - stable_since >= 1.0:  # settled: nothing more arriving
-                    return stable_since - started, state
-            else:
-                stable_since = None
-            time.sleep(0.1)
-        return time.perf_counter() - started, {**state, "timed_out": True}
-
-    def screenshot(self, path: Path) -> None:
-        data = self.call("Page.captureScreenshot", format="png")["data"]
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(base64.b64decode(data))
-
-    def html(self) -> str:
-        return str(self.evaluate("document.documentElement.outerHTML"))
-
-    def close(self) -> None:
-        try:
-            self._stack.close()
-        finally:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-            shutil.rmtree(self.profile, ignore_errors=True)
+# Streamlit's markers: the status widget is shown while the script runs, skeletons while elements are pending.
+RUNNING = '[data-testid="stStatusWidget"], [data-testid="stSkeleton"]'
+CHART = '[data-testid="stPlotlyChart"]'
+EXCEPTION = '[data-testid="stException"]'
+TRACEBACK = "Traceback (most recent call last)"
+SETTLE_MS = 1000  # rendered and nothing started running again for this long: the page has settled
 
 
 @contextmanager
-def chromium() -> Iterator[Chromium]:
-    browser = Chromium()
+def chromium(width: int = 1400, height: int = 1000) -> Iterator[Page]:
+    """One page of a headless Debian Chromium (launched by Playwright with a fresh empty profile)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=list(CHROMIUM_FLAGS))
+        try:
+            yield browser.new_page(viewport={"width": width, "height": height})
+        finally:
+            browser.close()
+
+
+def open_page(page: Page, url: str, min_charts: int = 0, timeout: float = 60) -> tuple[float, dict[str, Any]]:
+    """Navigate and wait until the page is rendered with at least `min_charts` charts drawn (or shows an
+    exception); returns (seconds until it settled, page state: title, charts, drawn, exceptions[, timed_out])."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    started = time.perf_counter()
+    deadline = started + timeout
+    page.goto(url, wait_until="domcontentloaded", timeout=timeout * 1000)
     try:
-        yield browser
-    finally:
-        browser.close()
+        while True:
+            _wait_rendered(page, min_charts, lambda: max(deadline - time.perf_counter(), 0.001) * 1000)
+            rendered = time.perf_counter()
+            try:  # settled unless Streamlit starts running again (a rerun, a fragment) within SETTLE_MS
+                page.locator(RUNNING).first.wait_for(state="attached", timeout=SETTLE_MS)
+            except PlaywrightTimeout:
+                return rendered - started, page_state(page)
+    except PlaywrightTimeout:
+        return time.perf_counter() - started, {**page_state(page), "timed_out": True}
+
+
+def _wait_rendered(page: Page, min_charts: int, remaining_ms: Callable[[], float]) -> None:
+    """Title shown, script finished, `min_charts` charts there and each one drawn; or an exception shown."""
+    page.locator(f"h1, {EXCEPTION}").first.wait_for(timeout=remaining_ms())
+    if _exceptions(page):
+        return
+    page.locator(RUNNING).first.wait_for(state="detached", timeout=remaining_ms())
+    charts = page.locator(CHART)
+    if min_charts:
+        charts.nth(min_charts - 1).wait_for(timeout=remaining_ms())
+    for chart in charts.all():
+        chart.locator(".js-plotly-plot .main-svg").first.wait_for(timeout=remaining_ms())
+
+
+def page_state(page: Page) -> dict[str, Any]:
+    charts = page.locator(CHART)
+    return {"title": page.locator("h1").count() > 0, "charts": charts.count(),
+            "drawn": charts.filter(has=page.locator(".js-plotly-plot .main-svg")).count(),
+            "exceptions": _exceptions(page)}
+
+
+def _exceptions(page: Page) -> int:
+    return page.locator(EXCEPTION).count() + (1 if page.get_by_text(TRACEBACK).count() else 0)
 
 
 # --- the real dashboard server ------------------------------------------------------------------------------------
 
 
-
-
 @contextmanager
 def streamlit_server(env: dict[str, str], port: int | None = None, timeout: float = 60) -> Iterator[tuple[str, int]]:
-    """`streamlit run dashboard/app.py` on a free port; yields (base URL, pid) once it answers its health check."""
+    """`streamlit run dashboard/app.py` as `catalog run` starts it, on a free port; yields (base URL, pid) once
+    it answers its health check."""
     port = port or free_port()
     base = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryFile() as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(APP), "--server.port", str(port), "--server.address",
-             "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-            env=env, cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT)
+            streamlit_command(port, "127.0.0.1"), env=env, cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT)
         try:
             _wait_healthy(base, process, log, timeout)
             yield base, process.pid
@@ -230,14 +183,14 @@ def browser_pass(env: dict[str, str], screenshots: Path | None) -> tuple[dict[st
     from dashboard.views import PAGES
 
     seconds: dict[str, float] = {}
-    with streamlit_server(env) as (base, pid), chromium() as browser:
+    with streamlit_server(env) as (base, pid), chromium() as page:
         for spec in PAGES:
-            elapsed, state = browser.open(f"{base}/{spec.url_path}")
+            elapsed, state = open_page(page, f"{base}/{spec.url_path}")
             if state.get("exceptions") or state.get("timed_out"):
                 raise RuntimeError(f"{spec.title}: {state}")
             seconds[spec.title] = elapsed
             if screenshots:
-                browser.screenshot(screenshots / f"{spec.url_path}.png")
+                page.screenshot(path=screenshots / f"{spec.url_path}.png")
         memory = peak_rss_mib(pid)
     return seconds, memory
 

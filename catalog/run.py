@@ -17,6 +17,7 @@ from pathlib import Path
 
 from catalog.settings import PROJECT_ROOT, Settings
 from catalog.supervisor import Program, Supervisor
+from dashboard.serve import streamlit_command
 
 BIN = Path(sys.executable).parent
 
@@ -72,19 +73,7 @@ def webhooks_program() -> Program:
 
 
 def dashboard_program(settings: Settings) -> Program:
-    command = [
-        str(BIN / "streamlit"),
-        "run",
-        str(PROJECT_ROOT / "dashboard" / "app.py"),
-        "--server.port",
-        str(settings.dashboard_port),
-        "--server.address",
-        settings.api_host,
-        "--server.headless",
-        "true",
-        "--browser.gatherUsageStats",
-        "false",
-    ]
+    command = streamlit_command(settings.dashboard_port, settings.api_host)
     return Program("dashboard", command, f"http://{settings.api_host}:{settings.dashboard_port}")
 
 

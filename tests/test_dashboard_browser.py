@@ -1,7 +1,8 @@
-"""The real dashboard in a real browser: `streamlit run` plus headless Chromium (Debian package) over CDP.
+"""The real dashboard in a real browser: `streamlit run` plus headless Chromium (Debian package) driven by Playwright.
 
 Every page is opened, the test waits until its charts are drawn, saves a screenshot under tests/artifacts/
-and fails if Streamlit shows an exception. Uses the seeded dashboard database of test_dashboard_pages.
+and fails if Streamlit shows an exception; analysts see the viewer toolbar (no Deploy button). Uses the seeded
+dashboard database of test_dashboard_pages.
 """
 
 from __future__ import annotations
@@ -12,9 +13,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Page
 
-from bench.dashboard import CHROMIUM, Chromium, chromium, streamlit_server
+from bench.dashboard import chromium, open_page, streamlit_server
 from dashboard.views import PAGES
+from stack.manager import CHROMIUM
 from tests.test_dashboard_pages import DashboardDatabase, dashboard_db  # noqa: F401 - the shared fixture
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
@@ -31,19 +34,28 @@ def server(dashboard_db: DashboardDatabase) -> Iterator[str]:  # noqa: F811 - th
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[Chromium]:
-    with chromium() as driver:
-        yield driver
+def browser() -> Iterator[Page]:
+    with chromium() as page:
+        yield page
 
 
 @pytest.mark.parametrize("spec", PAGES, ids=[spec.url_path for spec in PAGES])
-def test_page_draws_its_charts_without_exception(server: str, browser: Chromium, spec: object) -> None:
+def test_page_draws_its_charts_without_exception(server: str, browser: Page, spec: object) -> None:
     url_path, title = spec.url_path, spec.title  # type: ignore[attr-defined]
-    _, state = browser.open(f"{server}/{url_path}", min_charts=1)
-    browser.screenshot(ARTIFACTS / f"dashboard-{url_path}.png")
-    html = browser.html()
+    _, state = open_page(browser, f"{server}/{url_path}", min_charts=1)
+    browser.screenshot(path=ARTIFACTS / f"dashboard-{url_path}.png")
+    html = browser.content()
     assert "stException" not in html and "Traceback" not in html, f"{title} shows an exception"
     assert not state.get("timed_out"), f"{title} did not finish rendering: {state}"
     assert state["charts"] >= 1 and state["drawn"] == state["charts"]
     assert f">{title}<" in html
     assert (ARTIFACTS / f"dashboard-{url_path}.png").stat().st_size > 10_000
+
+
+def test_analysts_get_the_viewer_toolbar_without_deploy(server: str, browser: Page) -> None:
+    """Streamlit's default toolbar shows Deploy (and Rerun, Clear cache) to anyone on localhost; analysts must not."""
+    _, state = open_page(browser, server)
+    assert not state.get("timed_out") and state["title"], f"the dashboard did not render: {state}"
+    assert browser.get_by_test_id("stMainMenu").count() == 1, "the viewer's menu (print, theme) is missing"
+    assert browser.get_by_test_id("stAppDeployButton").count() == 0
+    assert browser.get_by_role("button", name="Deploy").count() == 0
