@@ -50,13 +50,14 @@ def search_params(params: Params) -> Any:
 
 
 async def _record(queries: Sequence[Params]) -> list[list[Sent]]:
+    from api.opensearch import make_search_client
     from api.search import service
     from catalog.settings import get_settings
     from db.session import async_session_factory, make_async_engine
 
     settings = get_settings()
     engine = make_async_engine(settings)
-    client = AsyncOpenSearch(hosts=[settings.opensearch_url], timeout=60)
+    client = make_search_client(settings, timeout=60)
     redis = Redis.from_url(settings.redis_url)
     recorder = RecordingClient(client)
     state = State({"settings": settings, "sessions": async_session_factory(engine), "redis": redis,
