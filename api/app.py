@@ -31,6 +31,7 @@ from api.quality.background import quality_lifespan
 from api.quality.controller import QualityController
 from api.search.controller import SearchController, SynonymController
 from api.users.controller import UserController
+from api.users.v1_controller import V1UserController
 from api.webhooks.controller import ThresholdController, WebhookController
 from catalog.settings import Settings, get_settings
 from db.session import async_session_factory, make_async_engine
@@ -41,6 +42,7 @@ ROUTES: list[ControllerRouterHandler] = [
     metrics,
     AuthController,
     UserController,
+    V1UserController,
     ProductController,
     CategoryController,
     WarehouseController,

@@ -1,4 +1,4 @@
-"""Route guards: authenticate the bearer token, then check the caller's roles.
+"""Route guards: authenticate the bearer token, then check the caller's roles or the token's scopes.
 
 Guards run before path and body parsing, so an anonymous call gets 401 whatever else is wrong with it.
 """
@@ -51,6 +51,22 @@ def requires(roles: set[Role]) -> Guard:
     def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
         if not authenticate(connection).has_any(roles):
             raise Forbidden(f"This needs one of the roles: {allowed}.", {"required_roles": sorted(allowed.split(", "))})
+
+    return guard
+
+
+def requires_scope(scope: str) -> Guard:
+    """403 `INSUFFICIENT_SCOPE` (RFC 6750's `insufficient_scope`) unless the token carries `scope`."""
+
+    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        principal = authenticate(connection)
+        if not principal.has_scope(scope):
+            raise Forbidden(
+                f"This needs a token with the scope `{scope}`; ask POST /auth/token for it.",
+                {"required_scope": scope, "token_scopes": sorted(principal.scopes)},
+                code="INSUFFICIENT_SCOPE",
+                headers={"WWW-Authenticate": f'Bearer error="insufficient_scope", scope="{scope}"'},
+            )
 
     return guard
 

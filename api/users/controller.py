@@ -7,21 +7,14 @@ from typing import Annotated
 
 from litestar import Controller, get, patch, post
 from litestar.params import Parameter
-from msgspec import UNSET
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from api.auth.guards import ADMINS, authenticated, requires
-from api.auth.security import Principal
-from api.errors import Forbidden
+from api.auth.guards import ADMINS, requires, requires_scope
+from api.auth.security import USER_READ, USER_WRITE, Principal
 from api.openapi import error_responses
 from api.users import service
 from api.users.schemas import UserCreate, UserRead, UserUpdate
 from db.session import transaction
-
-
-def _ensure_self_or_admin(principal: Principal, user_id: uuid.UUID) -> None:
-    if principal.user_id != user_id and not principal.is_admin:
-        raise Forbidden("You can only see and change your own account.")
 
 
 class UserController(Controller):
@@ -34,7 +27,12 @@ class UserController(Controller):
         async with transaction(sessions) as session:
             return service.to_read(await service.create_user(session, data))
 
-    @get("/", summary="List users (admin)", guards=[requires(ADMINS)], responses=error_responses(401, 403))
+    @get(
+        "/",
+        summary="List users (admin)",
+        guards=[requires(ADMINS), requires_scope(USER_READ)],
+        responses=error_responses(401, 403),
+    )
     async def list_users(
         self,
         sessions: async_sessionmaker[AsyncSession],
@@ -46,30 +44,27 @@ class UserController(Controller):
 
     @get(
         "/{user_id:uuid}",
-        summary="Read a user (self or admin)",
-        guards=[authenticated],
+        summary="Read a user (self or admin; scope user:read)",
+        guards=[requires_scope(USER_READ)],
         responses=error_responses(401, 403, 404),
     )
     async def get_user(
         self, user_id: uuid.UUID, sessions: async_sessionmaker[AsyncSession], principal: Principal
     ) -> UserRead:
-        _ensure_self_or_admin(principal, user_id)
+        service.ensure_self_or_admin(principal, user_id)
         async with sessions() as session:
             return service.to_read(await service.get_user(session, user_id))
 
     @patch(
         "/{user_id:uuid}",
-        summary="Update a user (self or admin; roles and status: admin only)",
-        guards=[authenticated],
+        summary="Update a user (self or admin; roles and status: admin only; scope user:write)",
+        guards=[requires_scope(USER_WRITE)],
         responses=error_responses(400, 401, 403, 404, 409),
     )
     async def update_user(
         self, user_id: uuid.UUID, data: UserUpdate, sessions: async_sessionmaker[AsyncSession], principal: Principal
     ) -> UserRead:
-        _ensure_self_or_admin(principal, user_id)
-        if not principal.is_admin and (data.roles is not UNSET or data.status is not UNSET):
-            raise Forbidden(
-                "Only an admin can change roles or status.", {"fields": {"roles": "admin only", "status": "admin only"}}
-            )
+        service.ensure_self_or_admin(principal, user_id)
+        service.ensure_may_change(principal, data)
         async with transaction(sessions, principal.user_id) as session:
             return service.to_read(await service.update_user(session, user_id, data))

@@ -48,3 +48,4 @@ class Token(Struct):
     access_token: str
     token_type: str
     expires_in: int
+    scope: str  # space-separated, as granted (RFC 6749 section 5.1)

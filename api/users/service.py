@@ -1,4 +1,4 @@
-"""User persistence: registration, lookup, updates and credential checks."""
+"""User persistence and the rules on it: registration, lookup, updates, who may change what, credential checks."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from api.auth.security import hash_password, verify_password
-from api.errors import Conflict, NotFound
+from api.auth.security import Principal, hash_password, verify_password
+from api.errors import Conflict, Forbidden, NotFound
 from api.users.schemas import UserCreate, UserRead, UserUpdate
 from db.models import Role, User, UserStatus
 
@@ -28,6 +28,20 @@ def to_read(user: User) -> UserRead:
         created_at=user.created_at,
         updated_at=user.updated_at,
     )
+
+
+def ensure_self_or_admin(principal: Principal, user_id: uuid.UUID | None) -> None:
+    """Profiles are read and changed by their owner or an admin (`None`: an id that can be nobody's)."""
+    if principal.user_id != user_id and not principal.is_admin:
+        raise Forbidden("You can only see and change your own account.")
+
+
+def ensure_may_change(principal: Principal, data: UserUpdate) -> None:
+    """Only an admin changes roles or status (an owner could otherwise promote or re-enable themselves)."""
+    if not principal.is_admin and (data.roles is not UNSET or data.status is not UNSET):
+        raise Forbidden(
+            "Only an admin can change roles or status.", {"fields": {"roles": "admin only", "status": "admin only"}}
+        )
 
 
 def _email_taken(email: str) -> Conflict:
