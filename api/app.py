@@ -9,7 +9,6 @@ from contextlib import asynccontextmanager
 from litestar import Litestar
 from litestar.config.cors import CORSConfig
 from litestar.types import ControllerRouterHandler
-from opensearchpy import AsyncOpenSearch
 from redis.asyncio import Redis
 
 from api.auth.controller import AuthController
@@ -26,6 +25,7 @@ from api.media.controller import ProductImageController, media_lifespan, serve_m
 from api.metrics import metrics
 from api.middleware import add_response_headers, rate_limit_middleware, request_context_middleware
 from api.openapi import openapi_config
+from api.opensearch import make_search_client
 from api.products.controller import ProductController
 from api.quality.background import quality_lifespan
 from api.quality.controller import QualityController
@@ -81,7 +81,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         app.state.engine = engine
         app.state.sessions = async_session_factory(engine)
         app.state.redis = Redis.from_url(settings.redis_url, socket_timeout=1, socket_connect_timeout=1)
-        app.state.opensearch = AsyncOpenSearch(hosts=[settings.opensearch_url], timeout=10, pool_maxsize=64)
+        app.state.opensearch = make_search_client(settings)
         try:
             yield
         finally:
