@@ -72,5 +72,5 @@ class AuthController(Controller):
             access_token=issue_token(settings, user.id, roles, scopes),
             token_type="bearer",
             expires_in=settings.jwt_ttl_seconds,
-            scope=" ".join(scopes),
+            scope=" ".join(scopes) if requested is not None else None,
         )

@@ -44,8 +44,11 @@ class UserRead(Struct):
     updated_at: datetime
 
 
-class Token(Struct):
+class Token(Struct, omit_defaults=True):
+    """SPEC.md's `{access_token, token_type, expires_in}`; `scope` (space-separated, as granted) only when the
+    form asked for one (RFC 6749 section 5.1). The token's own `scope` claim always names them."""
+
     access_token: str
     token_type: str
     expires_in: int
-    scope: str  # space-separated, as granted (RFC 6749 section 5.1)
+    scope: str | None = None
