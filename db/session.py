@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from functools import lru_cache
 
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
-from sqlmodel import Session
 
 from catalog.settings import Settings, get_settings
 
@@ -22,10 +21,6 @@ def make_async_engine(settings: Settings) -> AsyncEngine:
         pool_pre_ping=True,
         pool_recycle=1800,
     )
-
-
-def make_sync_engine(settings: Settings) -> Engine:
-    return create_engine(settings.database_url, pool_size=5, max_overflow=5, pool_pre_ping=True)
 
 
 @lru_cache(maxsize=4)
@@ -53,8 +48,3 @@ async def transaction(
         await set_actor(session, actor)
         yield session
 
-
-@contextmanager
-def sync_session(engine: Engine) -> Iterator[Session]:
-    with Session(engine) as session:
-        yield session

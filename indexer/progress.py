@@ -18,13 +18,6 @@ SELECT coalesce((SELECT processed_at IS NOT NULL FROM outbox WHERE id = :change)
                 :change <= (SELECT coalesce(max(id), 0) FROM outbox))
 """
 
-# Every change with id <= this value is searchable.
-SEARCHABLE_WATERMARK_SQL = """
-SELECT coalesce((SELECT min(id) - 1 FROM outbox WHERE processed_at IS NULL),
-                (SELECT coalesce(max(id), 0) FROM outbox))
-"""
-
-
 def _psycopg(sql: str) -> str:
     return sql.replace(":change", "%(change)s")
 
@@ -33,7 +26,3 @@ def change_is_searchable(conn: Connection[Any], change_id: int) -> bool:
     row = conn.execute(_psycopg(CHANGE_SEARCHABLE_SQL), {"change": change_id}).fetchone()
     return bool(row and row[0])
 
-
-def searchable_watermark(conn: Connection[Any]) -> int:
-    row = conn.execute(SEARCHABLE_WATERMARK_SQL).fetchone()
-    return int(row[0]) if row else 0

@@ -48,10 +48,6 @@ def schedule_recompute(database_url: str, category_ids: Sequence[int | None]) ->
     task.add_done_callback(_recomputes.discard)
 
 
-def pending_recomputes() -> int:
-    return len(_recomputes)
-
-
 async def wait_for_recomputes(timeout: float) -> bool:
     """Wait for the re-scoring under way; False if some is still running after `timeout` seconds."""
     loop = asyncio.get_running_loop()
