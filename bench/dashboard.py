@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from bench.api_process import free_port
 from dashboard.serve import APP, streamlit_command
 from stack.manager import CHROMIUM
+from stack.processes import stop_child
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
@@ -119,12 +120,7 @@ def streamlit_server(env: dict[str, str], port: int | None = None, timeout: floa
             _wait_healthy(base, process, log, timeout)
             yield base, process.pid
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop_child(process, 15)
 
 
 def _wait_healthy(base: str, process: subprocess.Popen[bytes], log: Any, timeout: float) -> None:

@@ -67,6 +67,18 @@ def terminate(pid: int, timeout_s: float, sig: int = signal.SIGTERM) -> None:
         return
 
 
+def stop_child(process: subprocess.Popen[bytes], timeout_s: float, sig: int = signal.SIGTERM) -> None:
+    """Stop a child this process started: `sig`, then SIGKILL if it is still running after `timeout_s`."""
+    if process.poll() is not None:
+        return
+    process.send_signal(sig)
+    try:
+        process.wait(timeout_s)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 def tail(path: Path, lines: int = 30) -> str:
     try:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])

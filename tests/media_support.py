@@ -20,6 +20,7 @@ from botocore.exceptions import ClientError
 from PIL import Image
 
 from catalog.settings import PROJECT_ROOT, Settings
+from stack.processes import stop_child
 
 BIN = Path(sys.executable).parent
 
@@ -121,9 +122,4 @@ def thumbnail_worker(
             [str(BIN / "catalog"), "media", "worker"], env=env, cwd=PROJECT_ROOT, stdout=out, stderr=subprocess.STDOUT
         )
     yield process
-    process.terminate()
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+    stop_child(process, 15)

@@ -25,7 +25,7 @@ import pytest
 
 from catalog.run import state_file
 from catalog.settings import PROJECT_ROOT, Settings
-from stack.processes import pid_alive
+from stack.processes import pid_alive, stop_child
 from tests.factories import product_payload
 from tests.test_faults import free_port, service_env
 
@@ -100,12 +100,7 @@ def running_catalog(stack: Settings, tmp_path_factory: pytest.TempPathFactory) -
                    catalog)
         yield catalog
     finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(60)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        stop_child(process, 60)
         drop_database(settings, settings.postgres_db)
         httpx.delete(f"{settings.opensearch_url}/{settings.index_alias}_v*", timeout=30)
 

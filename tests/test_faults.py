@@ -29,6 +29,7 @@ import psycopg
 import pytest
 
 from catalog.settings import PROJECT_ROOT, Settings
+from stack.processes import stop_child
 from tests.conftest import CatalogRows
 from tests.factories import product_payload
 from tests.helpers import assert_error
@@ -151,13 +152,7 @@ def api_process(settings: Settings, log_dir: Path, *extra_args: str) -> Iterator
         wait_until(lambda: _answers(api), 60, "the API to start", api)
         yield api
     finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(5)
+        stop_child(process, 20)
 
 
 def _answers(api: ApiProcess) -> bool:
