@@ -1,5 +1,6 @@
-"""`catalog run` as an operator sees it: kill -9 the indexer, an API worker or the dashboard while products are
-written through the API; each comes back by itself, the API never refuses a connection, nothing is lost.
+"""`catalog run` as an operator sees it: kill -9 the indexer, an API worker, the dashboard or a background worker
+while products are written through the API; each comes back by itself, the API never refuses a connection, nothing
+is lost.
 
 The catalog runs as a real `catalog run` process on free ports, against the shared stack (unmanaged) with a
 database and index alias of its own, so nothing else in the session is disturbed.
@@ -161,7 +162,7 @@ def test_kill_9_of_any_process_is_survived_with_no_lost_write(running_catalog: R
     thread.start()
     try:
         wait_until(lambda: len(writer.written) >= 10, 30, "the first writes", catalog)
-        for name in ("indexer", "api-1", "dashboard", "api-2"):
+        for name in ("indexer", "api-1", "dashboard", "media", "webhooks", "api-2"):
             kill_9_and_wait_for_restart(catalog, name, writer)
         wait_until(lambda: answers(catalog.dashboard + "/_stcore/health"), 60, "the dashboard to answer", catalog)
     finally:
