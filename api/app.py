@@ -17,6 +17,7 @@ from api.changes.controller import ChangeController
 from api.deps import DEPENDENCIES
 from api.errors import EXCEPTION_HANDLERS
 from api.feeds.controller import ExportController, FeedController
+from api.groups.controller import ProductGroupController
 from api.health import health, ready
 from api.history.controller import HistoryController
 from api.imports.controller import ImportController
@@ -44,6 +45,7 @@ ROUTES: list[ControllerRouterHandler] = [
     UserController,
     V1UserController,
     ProductController,
+    ProductGroupController,
     CategoryController,
     WarehouseController,
     StockController,

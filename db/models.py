@@ -125,6 +125,30 @@ class Product(SQLModel, table=True):
     uploaded_images: list[dict[str, Any]] = Field(
         default_factory=list, sa_column=Column(JSONB, nullable=False, server_default="[]")
     )
+    # A variant's group, the fields it takes from the group, and its axis values (migration 0008).
+    group_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    inherited: list[str] = Field(
+        default_factory=list, sa_column=Column(ARRAY(Text), nullable=False, server_default="{}")
+    )
+    variant_key: str | None = None
+
+
+class ProductGroup(SQLModel, table=True):
+    """A model sold in variants (products with its `group_id`), told apart by the attributes named in `axes`."""
+
+    __tablename__ = "product_groups"
+
+    id: int | None = _bigint_pk()
+    code: str
+    name: str
+    description: str = ""
+    brand: str | None = None
+    category_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    images: list[str] = Field(default_factory=list, sa_column=Column(JSONB, nullable=False))
+    axes: list[str] = Field(default_factory=list, sa_column=Column(ARRAY(Text), nullable=False))
+    created_at: datetime = _timestamp()
+    updated_at: datetime = _timestamp()
+    version: int = Field(default=1, sa_column=Column(BigInteger, nullable=False, server_default="1"))
 
 
 class Warehouse(SQLModel, table=True):

@@ -23,8 +23,12 @@ COLUMNS = (
     "images",
     "completeness",
     "missing_fields",
+    "group_id",
+    "inherited",
+    "variant_key",
 )
-TYPES = ("text", "text", "numeric", "text", "text", "text", "int8", "text", "jsonb", "jsonb", "int2", "text[]")
+TYPES = ("text", "text", "numeric", "text", "text", "text", "int8", "text", "jsonb", "jsonb", "int2", "text[]",
+         "int8", "text[]", "text")
 _LIST = ", ".join(COLUMNS)
 
 # ON COMMIT DELETE ROWS: the table lives as long as the connection (pooled), its rows only for the transaction.

@@ -18,8 +18,10 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.errors import CatalogError, InvalidInput
+from api.groups import service as groups
 from api.products import service, validation
 from api.products.schemas import BulkItem, BulkItemResult, BulkResult, BulkSummary, ProductCreate
+from api.products.variants import GroupFacts
 from db import quality
 from db.models import Product, ProductStatus
 from db.product_staging import merge_products
@@ -107,9 +109,7 @@ async def _write_one(
     assert item is not None
     changes = service.changes_of(item)
     if existing is None:
-        missing = [name for name in ("name", "price") if name not in changes]
-        if missing:
-            raise InvalidInput("A new SKU needs name and price.", {"fields": {m: "required" for m in missing}})
+        _require_new(changes)
         create = msgspec.convert({k: v for k, v in changes.items()}, ProductCreate, strict=False)
         product = await service.create_product(session, create, currency)
         return BulkItemResult(parsed.index, "created", product.sku, product.id, product.version)
@@ -130,9 +130,47 @@ def _error_result(parsed: ParsedItem, exc: Exception) -> BulkItemResult:
     return BulkItemResult(parsed.index, "error", sku, error=error)
 
 
+def _require_new(changes: dict[str, Any]) -> None:
+    """A new SKU needs a price, and a name unless it is a variant."""
+    missing = [name for name in ("name", "price") if name not in changes and not (name == "name" and
+                                                                                   changes.get("group_id"))]
+    if missing:
+        raise InvalidInput("A new SKU needs a price, and a name unless it is a variant (group_id or group_code).",
+                           {"fields": {m: "required" for m in missing}})
+
+
 async def write_chunk(session: AsyncSession, chunk: list[ParsedItem], currency: str) -> list[BulkItemResult]:
     """The chunk (valid items, distinct SKUs, at most CHUNK) in a few set-based statements, in the caller's
-    transaction; item by item only if the database refuses the batch. One result per item."""
+    transaction; item by item only if the database refuses the batch. One result per item (an item whose
+    `group_code` names no group creates it; see `api.groups.service.groups_by_code`)."""
+    refused = await _place_in_groups(session, chunk)
+    chunk = [parsed for parsed in chunk if parsed.item is not None]
+    return refused + await _write_valid(session, chunk, currency)
+
+
+async def _place_in_groups(session: AsyncSession, chunk: list[ParsedItem]) -> list[BulkItemResult]:
+    """Turn each item's `group_code` into its `group_id`; the items it cannot place get their error result."""
+    coded = [p for p in chunk if p.item is not None and isinstance(p.item.group_code, str)]
+    if not coded:
+        return []
+    found = await groups.groups_by_code(session, [p.item for p in coded if p.item is not None])
+    refused = []
+    for parsed in coded:
+        assert parsed.item is not None and isinstance(parsed.item.group_code, str)
+        placed = found[parsed.item.group_code.lower()]
+        given = parsed.item.group_id
+        if isinstance(placed, CatalogError) or (isinstance(given, int) and given != placed):
+            error = placed if isinstance(placed, CatalogError) else InvalidInput(
+                f"group_id {given} is not the group with code {parsed.item.group_code!r} ({placed}); send one.",
+                {"fields": {"group_id": str(given), "group_code": parsed.item.group_code}})
+            refused.append(_error_result(parsed, error))
+            parsed.item = None
+        else:
+            parsed.item.group_id = placed
+    return refused
+
+
+async def _write_valid(session: AsyncSession, chunk: list[ParsedItem], currency: str) -> list[BulkItemResult]:
     try:
         async with session.begin_nested():
             return await _write_chunk_batched(session, chunk, currency)
@@ -165,6 +203,9 @@ async def _write_chunk_batched(session: AsyncSession, chunk: list[ParsedItem], c
         )
     ).mappings()
     current_by_sku = {row["sku"].lower(): dict(row) for row in locked}
+    group_ids = [gid for p in chunk if p.item is not None and isinstance(gid := p.item.group_id, int)]
+    group_ids += [row["group_id"] for row in current_by_sku.values() if row["group_id"] is not None]
+    known_groups = await service.load_groups(session, group_ids)
     results: list[BulkItemResult] = []
     inserts: list[tuple[ParsedItem, dict[str, Any]]] = []
     updates: list[tuple[ParsedItem, dict[str, Any]]] = []
@@ -172,7 +213,7 @@ async def _write_chunk_batched(session: AsyncSession, chunk: list[ParsedItem], c
         assert parsed.item is not None
         current = current_by_sku.get(parsed.item.sku.lower())
         try:
-            row = _planned_row(ref, parsed.item, current, currency)
+            row = _planned_row(ref, parsed.item, current, currency, known_groups)
         except (CatalogError, msgspec.ValidationError) as exc:
             results.append(_error_result(parsed, exc))
             continue
@@ -188,7 +229,8 @@ async def _write_chunk_batched(session: AsyncSession, chunk: list[ParsedItem], c
 
 
 def _planned_row(
-    ref: validation.Reference, item: BulkItem, current: dict[str, Any] | None, currency: str
+    ref: validation.Reference, item: BulkItem, current: dict[str, Any] | None, currency: str,
+    known_groups: dict[int, GroupFacts],
 ) -> dict[str, Any] | None:
     """The full row to write for this item, validated and scored; None when nothing would change."""
     changes = service.changes_of(item)
@@ -196,9 +238,7 @@ def _planned_row(
         changes["status"] = ProductStatus(changes["status"]).value
     before: dict[str, Any]
     if current is None:
-        missing = [name for name in ("name", "price") if name not in changes]
-        if missing:
-            raise InvalidInput("A new SKU needs name and price.", {"fields": {m: "required" for m in missing}})
+        _require_new(changes)
         before = {
             "description": "",
             "brand": None,
@@ -207,14 +247,22 @@ def _planned_row(
             "currency": currency,
             "attributes": {},
             "images": [],
+            "group_id": None,
+            "inherited": [],
+            "variant_key": None,
         }
     else:
-        before = {name: current[name] for name in service.EDITABLE_FIELDS}
+        before = {name: current[name] for name in service.WRITTEN_FIELDS}
         before["currency"] = str(current["currency"]).strip()
-    after = {**before, **changes}
+    group_id = changes.get("group_id", before["group_id"])
+    group = known_groups.get(group_id) if group_id is not None else None
+    if group_id is not None and group is None:
+        raise service.group_not_found(group_id)
+    after = service.with_group({**before, **changes}, group, before["inherited"], list(changes))
     if current is not None and after == before:
         return None
-    validation.check_changes(ref, changes if current else after, after["category_id"], after["attributes"])
+    different = {name: value for name, value in after.items() if current is None or before.get(name) != value}
+    validation.check_changes(ref, different, after["category_id"], after["attributes"])
     uploaded = current["uploaded_images"] if current is not None else []  # kept by triggers, never written here
     scored = quality.evaluate({**after, "uploaded_images": uploaded}, ref.rules)
     return {**after, "completeness": scored.completeness, "missing_fields": scored.missing_fields}

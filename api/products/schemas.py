@@ -12,9 +12,12 @@ from db.models import ProductStatus
 
 
 class ProductCreate(Struct, forbid_unknown_fields=True):
+    """`name` is required unless the product is a variant (`group_id`): a variant takes its group's name, brand,
+    category, description and images wherever it has none of its own."""
+
     sku: Sku
-    name: ProductName
     price: Price
+    name: ProductName | None = None
     currency: Currency | None = None
     description: Description = ""
     brand: Brand | None = None
@@ -22,27 +25,32 @@ class ProductCreate(Struct, forbid_unknown_fields=True):
     status: ProductStatus = ProductStatus.DRAFT
     attributes: Attributes = {}
     images: Images = []
+    group_id: int | None = None
 
 
 class ProductUpdate(Struct, forbid_unknown_fields=True, omit_defaults=True):
-    """Every field optional: fields left out keep their value."""
+    """Every field optional: fields left out keep their value. For a variant, null (or an empty description or
+    image list) means "take the group's"; `group_id: null` takes a variant out of its group."""
 
     sku: Sku | UnsetType = UNSET
-    name: ProductName | UnsetType = UNSET
+    name: ProductName | UnsetType | None = UNSET
     price: Price | UnsetType = UNSET
     currency: Currency | UnsetType = UNSET
-    description: Description | UnsetType = UNSET
+    description: Description | UnsetType | None = UNSET
     brand: Brand | UnsetType | None = UNSET
     category_id: int | UnsetType | None = UNSET
     status: ProductStatus | UnsetType = UNSET
     attributes: Attributes | UnsetType = UNSET
     images: Images | UnsetType = UNSET
+    group_id: int | UnsetType | None = UNSET
 
 
 class BulkItem(ProductUpdate, forbid_unknown_fields=True, omit_defaults=True):
-    """One upsert by SKU: an unknown SKU is created (name and price then required)."""
+    """One upsert by SKU: an unknown SKU is created (price, and name unless it is a variant, then required).
+    `group_code` puts it in that group, created from this item when no group has the code yet."""
 
     sku: Sku
+    group_code: Sku | UnsetType = UNSET
 
 
 class CategoryRef(Struct):
@@ -76,6 +84,10 @@ class ProductRead(Struct):
     created_at: datetime
     updated_at: datetime
     version: int
+    group_id: int | None = None
+    """The product's group when it is a variant."""
+    inherited: list[str] = []
+    """The fields a variant takes from its group."""
 
 
 class BulkItemResult(Struct, omit_defaults=True):

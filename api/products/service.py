@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 from sqlalchemy import Select, bindparam, func, or_, select, text, true
@@ -13,11 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from api.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
-from api.products import validation
+from api.products import validation, variants
 from api.products.schemas import CategoryRef, ProductCreate, ProductRead, ProductUpdate, StockSummary
+from api.products.variants import GroupFacts
 from db import quality
 from db.media import product_images, uploaded_urls
-from db.models import Category, Inventory, Product, ProductStatus
+from db.models import Category, Inventory, Product, ProductGroup, ProductStatus
 
 EDITABLE_FIELDS = (
     "sku",
@@ -30,7 +31,10 @@ EDITABLE_FIELDS = (
     "status",
     "attributes",
     "images",
+    "group_id",
 )
+WRITTEN_FIELDS = (*EDITABLE_FIELDS, "inherited", "variant_key")
+"""What a write may change: the editable fields, and what the product takes from its group."""
 
 
 def _read_query() -> Select[Any]:
@@ -87,6 +91,8 @@ def to_read(
         created_at=product.created_at,
         updated_at=product.updated_at,
         version=product.version,
+        group_id=product.group_id,
+        inherited=list(product.inherited),
     )
 
 
@@ -175,38 +181,79 @@ async def latest_change(session: AsyncSession, *product_ids: int) -> int | None:
     return int(value) if value is not None else None
 
 
-def _sku_conflict(exc: IntegrityError, sku: str) -> Exception:
+def write_conflict(exc: IntegrityError, sku: str, group_id: int | None = None) -> Exception:
+    """A refused product write as the API's error: its SKU or its axis values already taken."""
     if "products_sku_lower_key" in str(exc.orig):
         return Conflict(
             f"SKU {sku!r} is already used by another product.", {"fields": {"sku": sku}}, code="SKU_ALREADY_EXISTS"
         )
+    if "products_group_variant_key" in str(exc.orig):
+        return Conflict(
+            f"Another variant of group {group_id} has the same axis values as {sku!r}; give it different ones.",
+            variants.variant_conflict(group_id), code="VARIANT_ALREADY_EXISTS",
+        )
     return InvalidInput("The product violates a catalog constraint.", {"constraint": str(exc.orig).splitlines()[0]})
+
+
+def group_not_found(group_id: int) -> InvalidInput:
+    return InvalidInput(f"Product group {group_id} does not exist.", {"fields": {"group_id": f"no group {group_id}"}},
+                        code="PRODUCT_GROUP_NOT_FOUND")
+
+
+async def load_groups(session: AsyncSession, group_ids: Sequence[int]) -> dict[int, GroupFacts]:
+    """What the variants need of these groups, by id (unknown ids are left out)."""
+    if not group_ids:
+        return {}
+    rows = (await session.execute(select(ProductGroup).where(col(ProductGroup.id).in_(set(group_ids))))).scalars()
+    return {int(g.id): GroupFacts.of(g) for g in rows if g.id is not None}
+
+
+async def group_facts(session: AsyncSession, group_id: int | None) -> GroupFacts | None:
+    """The group a product names (None for none); 400 PRODUCT_GROUP_NOT_FOUND for an unknown one."""
+    if group_id is None:
+        return None
+    found = (await load_groups(session, [group_id])).get(group_id)
+    if found is None:
+        raise group_not_found(group_id)
+    return found
+
+
+def require_name(fields: dict[str, Any]) -> None:
+    """A product without a group needs a name of its own (a variant has its group's)."""
+    if fields.get("name") is None:
+        message = "Object missing required field `name`"
+        raise InvalidInput(f"{message}: a product needs a name, unless it is a variant (`group_id`).",
+                           {"fields": {"name": message}})
+
+
+def with_group(after: dict[str, Any], group: GroupFacts | None, inherited: Sequence[str],
+               written: Sequence[str]) -> dict[str, Any]:
+    """`after` with what the product takes from its group applied, and checked to name itself."""
+    resolved = variants.resolve(after, group, inherited, written)
+    require_name(resolved)
+    if resolved.get("description") is None:
+        resolved["description"] = ""
+    return resolved
 
 
 async def create_product(session: AsyncSession, data: ProductCreate, default_currency: str) -> Product:
     ref = await validation.reference(session)
     validation.check_price(data.price)
-    ref.check_category(data.category_id)
-    ref.check_attributes(data.category_id, data.attributes)
-    product = Product(
-        sku=data.sku,
-        name=data.name,
-        price=data.price,
-        currency=data.currency or default_currency,
-        description=data.description,
-        brand=data.brand,
-        category_id=data.category_id,
-        status=data.status.value,
-        attributes=data.attributes,
-        images=data.images,
-    )
+    fields = with_group({
+        "sku": data.sku, "name": data.name, "price": data.price, "currency": data.currency or default_currency,
+        "description": data.description, "brand": data.brand, "category_id": data.category_id,
+        "status": data.status.value, "attributes": data.attributes, "images": data.images,
+    }, await group_facts(session, data.group_id), (), ())
+    ref.check_category(fields["category_id"])
+    ref.check_attributes(fields["category_id"], fields["attributes"])
+    product = Product(**fields)
     await apply_quality(session, [product])
     try:
         async with session.begin_nested():  # a failed insert must not spoil the caller's transaction
             session.add(product)
             await session.flush()
     except IntegrityError as exc:
-        raise _sku_conflict(exc, data.sku) from None
+        raise write_conflict(exc, data.sku, data.group_id) from None
     await session.refresh(product)
     return product
 
@@ -257,23 +304,27 @@ async def update_product(
     return product
 
 
-async def apply_changes(session: AsyncSession, product: Product, changes: dict[str, Any]) -> bool:
-    """Validate and write `changes`; returns whether anything actually changed."""
+async def apply_changes(session: AsyncSession, product: Product, changes: dict[str, Any],
+                        group: GroupFacts | Literal["load"] | None = "load") -> bool:
+    """Validate and write `changes` (and what the product takes from its group: `group` when the caller has
+    it, else loaded); returns whether anything actually changed."""
     if "status" in changes:
         changes["status"] = ProductStatus(changes["status"]).value
-    if "images" in changes:  # a product read and written back lists its uploads: they are not external URLs
+    if changes.get("images"):  # a product read and written back lists its uploads: they are not external URLs
         uploaded = set(uploaded_urls(product.uploaded_images))
         changes["images"] = [url for url in changes["images"] if url not in uploaded]
-    validation.check_changes(
-        await validation.reference(session),
-        changes,
-        changes.get("category_id", product.category_id),
-        changes.get("attributes", product.attributes),
-    )
-    different = {name: value for name, value in changes.items() if _stored(product, name) != value}
+    if group == "load":
+        group = await group_facts(session, changes.get("group_id", product.group_id))
+    before = {name: _stored(product, name) for name in WRITTEN_FIELDS}
+    after = with_group(before | changes, group, product.inherited, list(changes))
+    different = {name: value for name, value in after.items() if before.get(name) != value}
     if not different:
         return False
-    sku = str(changes.get("sku", product.sku))  # read now: a rolled-back savepoint expires the object
+    validation.check_changes(
+        await validation.reference(session), different, after["category_id"], after["attributes"]
+    )
+    sku = str(after["sku"])  # read now: a rolled-back savepoint expires the object
+    group_id = after["group_id"]
     try:
         async with session.begin_nested():  # opened before mutating: a failed flush rolls back only this
             for name, value in different.items():
@@ -281,7 +332,7 @@ async def apply_changes(session: AsyncSession, product: Product, changes: dict[s
             await apply_quality(session, [product])
             await session.flush()
     except IntegrityError as exc:
-        raise _sku_conflict(exc, sku) from None
+        raise write_conflict(exc, sku, group_id) from None
     await session.refresh(product)
     return True
 

@@ -1,0 +1,1 @@
+"""Product groups: models sold in variants."""
