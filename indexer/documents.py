@@ -22,6 +22,7 @@ Document = dict[str, Any]
 _SELECT = """
 SELECT p.id, p.sku, p.name, p.description, p.brand, p.status, p.price, p.currency, p.attributes,
        p.images, p.uploaded_images, p.completeness, p.missing_fields, p.created_at, p.updated_at, p.version,
+       p.group_id,
        p.category_id, c.path AS category_leaf, anc.names AS category_names,
        coalesce(stock.available, 0) AS available
 FROM products p
@@ -95,6 +96,11 @@ def attribute_fields(attributes: dict[str, Any]) -> dict[str, Any]:
     return {f.ATTR_PAIRS: pairs, f.ATTR_KEYS: sorted(attributes), f.ATTR_NUMBERS: numbers, f.ATTR_TEXT: words}
 
 
+def group_key(product_id: int, group_id: int | None) -> str:
+    """What search collapses on: a group's variants share one key, a product of its own has its own."""
+    return f"g{group_id}" if group_id is not None else f"p{product_id}"
+
+
 def _iso(value: datetime) -> str:
     return value.isoformat()
 
@@ -130,6 +136,9 @@ def to_document(row: dict[str, Any]) -> Document:
         f.CREATED_AT: _iso(row["created_at"]),
         f.UPDATED_AT: _iso(row["updated_at"]),
         f.VERSION: row["version"],
+        f.GROUP_KEY: group_key(row["id"], row["group_id"]),
     }
+    if row["group_id"] is not None:
+        doc[f.GROUP_ID] = row["group_id"]
     doc.update(attribute_fields(row["attributes"]))
     return doc

@@ -39,6 +39,8 @@ the field names from here. Fields of a product document (`_id` is the product id
 | `missing_fields` | keyword | what a merchandiser still has to fill in |
 | `created_at`, `updated_at` | date | |
 | `version` | long | the product's version; also the document's external `_version` |
+| `group_id` | long | a variant's product group (absent for a product of its own) |
+| `group_key` | keyword | `g<group id>` for a variant, `p<product id>` otherwise: what search collapses on |
 
 Attribute facets without `nested`: filter with `{"term": {"attr_pairs": "color=red"}}`; per-attribute
 counts with one terms aggregation per attribute, `{"terms": {"field": "attr_pairs", "include": "color=.*"}}`,
@@ -91,6 +93,8 @@ MISSING_FIELDS: Final = "missing_fields"
 CREATED_AT: Final = "created_at"
 UPDATED_AT: Final = "updated_at"
 VERSION: Final = "version"
+GROUP_ID: Final = "group_id"
+GROUP_KEY: Final = "group_key"
 
 TEXT_FIELDS: Final = (NAME, NAME_EXACT, NAME_JOINED, BRAND, DESCRIPTION, SKU_TEXT, CATEGORY_NAMES, ATTR_TEXT)
 FACET_FIELDS: Final = (BRAND_KEYWORD, CATEGORY_PATH, STATUS, ATTR_PAIRS, CURRENCY, IN_STOCK, MISSING_FIELDS)
@@ -255,6 +259,8 @@ def index_mappings() -> dict[str, Any]:
             CREATED_AT: {"type": "date"},
             UPDATED_AT: {"type": "date"},
             VERSION: {"type": "long"},
+            GROUP_ID: {"type": "long"},
+            GROUP_KEY: _keyword(),
         },
     }
 

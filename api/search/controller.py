@@ -56,14 +56,17 @@ class SearchController(Controller):
                                                 "takes precedence over `page`).")] = None,
         after_change: Annotated[int | None, Parameter(description="The `X-Catalog-Change` a write returned: "
                                                       "wait up to ~2 s until it is searchable.")] = None,
+        group: Annotated[bool, Parameter(description="One item per product group (model), facets and total "
+                                         "counting models; `false` lists each variant on its own.")] = True,
     ) -> SearchResponse:
-        """Any attribute filters as `attr.<name>=<value>` (values of one attribute OR-ed, attributes AND-ed).
-        Facets are disjunctive: each counts under every filter except its own."""
+        """Any attribute filters as `attr.<name>=<value>` (values of one attribute OR-ed, attributes AND-ed; with
+        groups, all of them must hold for one variant). Facets are disjunctive: each counts under every filter
+        except its own."""
         service.refuse_unknown(request.query_params.keys(), service.SEARCH_PARAMS, attributes=True)
         params = service.build_params(
             q=q, category=category, brand=brand, price_min=price_min, price_max=price_max, in_stock=in_stock,
             sort=sort, page=page, per_page=per_page, cursor=cursor,
-            attributes=request.query_params.multi_items(),
+            attributes=request.query_params.multi_items(), group=group,
         )
         return await service.search(request.app.state, service.SearchRequest(
             params, after_change=after_change, use_cache=_wants_fresh_answer(request)))

@@ -54,7 +54,11 @@ AUTOCOMPLETE_FIELDS: Final = (f.AUTOCOMPLETE, f"{f.AUTOCOMPLETE}._2gram", f"{f.A
 COVERAGE_BOOST: Final = 1_000.0
 
 SOURCE_FIELDS: Final = [f.ID, f.SKU, f.NAME, f.BRAND, f.PRICE, f.CURRENCY, f.CATEGORY_PATH, f.IN_STOCK,
-                        f.AVAILABLE, f.IMAGES]
+                        f.AVAILABLE, f.IMAGES, f.GROUP_ID]
+GROUPS_TOTAL: Final = "groups_total"
+"""The aggregation a grouped search counts its models with (hits.total counts products)."""
+MAX_MATCHED_VARIANTS: Final = 100
+"""A grouped item lists (and takes its price range from) at most this many matching variants."""
 SEARCH_FILTER_PATH: Final = ",".join((
     "took", "hits.total.value", "hits.hits._id", "hits.hits._score", "hits.hits._source",
     "hits.hits.highlight", "hits.hits.sort", "aggregations", "suggest.did_you_mean.options.text",
@@ -224,7 +228,7 @@ def text_query(q: str, expansions: Expansions | None = None, matching: Matching 
                      "minimum_should_match": 1}}
 
 
-PROBE_FILTER_PATH: Final = "hits.total.value,suggest.did_you_mean.options.text"
+PROBE_FILTER_PATH: Final = "hits.total.value,suggest.did_you_mean.options.text,aggregations"
 TOLERANT: Final = "tolerant"
 WIDE: Final = "widened"
 SCOPE: Final = "scope"
@@ -236,8 +240,13 @@ def _under_filters(params: SearchParams) -> list[Body]:
     return [active_only(), *filter_clauses(params).values()]
 
 
+def groups_total(post_filter: Body | None) -> Body:
+    """The aggregation that counts the models (groups, and products of their own) a search finds."""
+    return {"filter": post_filter or {"match_all": {}}, "aggs": facets.group_count()}
+
+
 def probe_bodies(params: SearchParams, expansions: Expansions | None, widen: Matching | None,
-                 dead_end: bool) -> dict[str, Body]:
+                 dead_end: bool, grouped: bool = False) -> dict[str, Body]:
     """After a short first answer, counts without hits, facets or scores (sent together in one `_msearch`):
 
     - TOLERANT: how many products the words match with typos tolerated (after a `dead_end`, with a better
@@ -248,6 +257,7 @@ def probe_bodies(params: SearchParams, expansions: Expansions | None, widen: Mat
 
     Each is its own query, so its cost follows what it matches; the yes/no ones stop at the first product.
     (As `global` aggregations in one request they visited every document of the index: ~65 ms at 1M.)
+    `grouped`: the counts count models, as the grouped search they are compared with does.
     """
     filters = _under_filters(params)
     groups = word_groups(params.q, expansions)
@@ -255,7 +265,9 @@ def probe_bodies(params: SearchParams, expansions: Expansions | None, widen: Mat
 
     def count(*required: Body, exists: bool = False) -> Body:
         body: Body = {"size": 0, "track_total_hits": True, "query": {"bool": {"filter": [*filters, *required]}}}
-        return body | {"terminate_after": 1} if exists else body
+        if exists:
+            return body | {"terminate_after": 1}
+        return body | {"aggs": {GROUPS_TOTAL: groups_total(None)}} if grouped else body
 
     bodies = {TOLERANT: count(_required(clauses, TYPO_TOLERANT))}
     if widen is not None:
@@ -337,13 +349,18 @@ def did_you_mean(q: str) -> Body:
 
 def search_body(params: SearchParams, facet_keys: Sequence[str], expansions: Expansions | None = None,
                 matching: Matching = TYPO_TOLERANT, with_suggest: bool = False,
-                highlight_also: str | None = None) -> Body:
+                highlight_also: str | None = None, grouped: bool = False) -> Body:
     """The whole storefront request: hits, disjunctive facets and (`with_suggest`) did-you-mean in one round trip;
     `highlight_also`: more words to highlight (see `highlight`).
 
     The category filter sits in the query, not in `post_filter`: the category facet lists only the chosen
     category's children anyway, so no facet needs the products outside it, and every aggregation then scans only
     the chosen category. The other filters stay in `post_filter` (each facet counts under all but its own).
+
+    `grouped`: one hit per model, its best variant under the sort (`collapse` on the group key), with the total
+    and every facet counting models (see `facets.group_count`). Each variant is its own document, so filters on
+    several attributes hold within one variant. Collapsed results page by offset (OpenSearch 2 refuses
+    `collapse` with `search_after`).
     """
     filters = filter_clauses(params)
     scope = [active_only()]
@@ -359,12 +376,15 @@ def search_body(params: SearchParams, facet_keys: Sequence[str], expansions: Exp
         "size": params.per_page,
         "_source": SOURCE_FIELDS,
         "track_total_hits": True,
-        "aggs": facets.aggregations(params, filters, facet_keys),
+        "aggs": facets.aggregations(params, filters, facet_keys, by_group=grouped),
     }
     post_filter = combine(list(filters.values()))
     if post_filter is not None:
         body["post_filter"] = post_filter
-    if params.search_after is not None:
+    if grouped:
+        body["collapse"] = {"field": f.GROUP_KEY}
+        body["aggs"][GROUPS_TOTAL] = groups_total(post_filter)
+    if params.search_after is not None and not grouped:
         body["search_after"] = list(params.search_after)
     elif params.offset:
         body["from"] = params.offset
@@ -377,29 +397,46 @@ def search_body(params: SearchParams, facet_keys: Sequence[str], expansions: Exp
     return body
 
 
+def variants_body(found: Body, group_ids: Sequence[int], sort: str) -> Body:
+    """The variants of these groups that the search `found` matched (its query and filters, in filter context:
+    no scores needed), best first under `sort`: what each grouped item lists and takes its price range from."""
+    matched: list[Body] = [found["query"], {"terms": {f.GROUP_ID: list(group_ids)}}]
+    if "post_filter" in found:
+        matched.append(found["post_filter"])
+    order = SORTS[sort][:1] if sort in ("price_asc", "price_desc") else [{f.IN_STOCK: "desc"}, {f.PRICE: "asc"}]
+    return {"size": MAX_MATCHED_VARIANTS * len(group_ids), "query": {"bool": {"filter": matched}},
+            "_source": [f.SKU, f.GROUP_ID, f.PRICE], "sort": [*order, {f.ID: "asc"}]}
+
+
 # --- deep paging ----------------------------------------------------------------------------------------
 
-def encode_cursor(sort: str, values: Sequence[Any]) -> str:
-    raw = json.dumps([sort, list(values)], separators=(",", ":")).encode()
+Cursor = tuple[Any, ...] | int
+"""Where the next page starts: search_after values, or (a grouped search) an offset."""
+
+
+def encode_cursor(sort: str, values: Sequence[Any] | int) -> str:
+    raw = json.dumps([sort, values if isinstance(values, int) else list(values)], separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str, sort: str) -> tuple[Any, ...]:
-    """The search_after values of a cursor; BadCursor unless this API issued it for this sort."""
+def decode_cursor(cursor: str, sort: str) -> Cursor:
+    """The search_after values (or offset) of a cursor; BadCursor unless this API issued it for this sort."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         decoded = json.loads(raw)
     except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
         raise BadCursor("not a cursor this API issued") from exc
     expected = len(SORTS.get(sort, []))
-    valid = (isinstance(decoded, list) and len(decoded) == 2 and isinstance(decoded[1], list)
-             and len(decoded[1]) == expected
-             and all(isinstance(v, str | int | float | bool) or v is None for v in decoded[1]))
+    offset = (isinstance(decoded, list) and len(decoded) == 2 and isinstance(decoded[1], int)
+              and not isinstance(decoded[1], bool) and decoded[1] > 0)
+    valid = offset or (isinstance(decoded, list) and len(decoded) == 2 and isinstance(decoded[1], list)
+                       and len(decoded[1]) == expected
+                       and all(isinstance(v, str | int | float | bool) or v is None for v in decoded[1]))
     if not valid:
         raise BadCursor("not a cursor this API issued")
     if decoded[0] != sort:
         raise BadCursor(f"this cursor belongs to sort={decoded[0]!r}; keep the sort while paging")
-    return tuple(decoded[1])
+    return int(decoded[1]) if offset else tuple(decoded[1])
 
 
 # --- suggestions -----------------------------------------------------------------------------------------

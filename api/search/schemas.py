@@ -28,13 +28,39 @@ class SearchParams(Struct, frozen=True, kw_only=True):
     page: int = 1
     per_page: int = DEFAULT_PER_PAGE
     search_after: tuple[str | int | float | bool | None, ...] | None = None
+    cursor_offset: int | None = None
+    """Where a cursor of a grouped search continues (collapsed results page by offset, not search_after)."""
+    group: bool = True
+    """One item per product group (model); False lists every variant as an item of its own."""
 
     @property
     def offset(self) -> int:
+        if self.cursor_offset is not None:
+            return self.cursor_offset
         return 0 if self.search_after is not None else (self.page - 1) * self.per_page
 
 
-class SearchItem(Struct):
+class GroupSummary(Struct):
+    """The model a grouped item stands for."""
+
+    id: int
+    code: str
+    name: str
+    variant_count: int
+    """Its variants a shopper can see (active ones)."""
+    matched_variants: list[str]
+    """SKUs of its variants that match this query and these filters, best first."""
+
+
+class PriceSpan(Struct):
+    min: float
+    max: float
+
+
+class SearchItem(Struct, omit_defaults=True):
+    """A product, or (`group` set) a model: then `sku`, `price`, `image` and `in_stock` are those of its best
+    variant for this query and these filters, and `price_range` spans the variants that match."""
+
     id: int
     sku: str
     name: str
@@ -48,6 +74,8 @@ class SearchItem(Struct):
     highlights: dict[str, list[str]]
     """Matched fragments per field (`name`, `brand`, `description`), HTML-escaped, matches in `<em>`."""
     score: float | None
+    group: GroupSummary | None = None
+    price_range: PriceSpan | None = None
 
 
 class FacetValue(Struct):

@@ -35,6 +35,8 @@ from api.search.schemas import (
     SORTS,
     CategorySuggestion,
     FacetValue,
+    GroupSummary,
+    PriceSpan,
     ProductSuggestion,
     Relaxed,
     SearchItem,
@@ -56,7 +58,9 @@ MAX_ATTRIBUTE_VALUES: Final = 20
 ATTR_PARAM: Final = "attr."
 ATTRIBUTE_NAME: Final = re.compile(r"[a-z][a-z0-9_]{0,63}")
 SEARCH_PARAMS: Final = frozenset({"q", "category", "brand", "price_min", "price_max", "in_stock", "sort", "page",
-                                  "per_page", "cursor", "after_change"})
+                                  "per_page", "cursor", "after_change", "group"})
+GROUPS_TTL: Final = 5.0
+"""Without Redis (no index generation to key on), whether the index holds variants is asked again this often."""
 SUGGEST_PARAMS: Final = frozenset({"q"})
 
 _search_decoder = msgspec.json.Decoder(SearchResponse)
@@ -103,7 +107,7 @@ def _finite(name: str, value: float | None) -> float | None:
 
 def build_params(*, q: str | None, category: str | None, brand: Sequence[str] | None, price_min: float | None,
                  price_max: float | None, in_stock: bool | None, sort: str, page: int, per_page: int,
-                 cursor: str | None, attributes: Iterable[tuple[str, str]] = ()) -> SearchParams:
+                 cursor: str | None, attributes: Iterable[tuple[str, str]] = (), group: bool = True) -> SearchParams:
     """Validate what the types alone cannot, and normalize the order of multi-valued filters."""
     text_q = " ".join((q or "").split())
     if len(q or "") > MAX_QUERY_LENGTH:
@@ -122,16 +126,23 @@ def build_params(*, q: str | None, category: str | None, brand: Sequence[str] | 
     brands = tuple(sorted({b for b in (brand or []) if b}))
     if len(brands) > 50:
         raise _invalid("brand", "at most 50 brands")
-    search_after = None
+    search_after, cursor_offset = None, None
     if cursor:
         try:
-            search_after = query.decode_cursor(cursor, sort)
+            found = query.decode_cursor(cursor, sort)
         except query.BadCursor as exc:
             raise _invalid("cursor", str(exc)) from exc
+        if isinstance(found, int):
+            if found + per_page > MAX_RESULT_WINDOW:
+                raise _invalid("cursor", f"grouped results end at the {MAX_RESULT_WINDOW}th model; narrow the search")
+            cursor_offset = found
+        else:
+            search_after = found
     return SearchParams(
         q=text_q, category=(category or "").strip("/") or None, brands=brands,
         attributes=attribute_filters(attributes), price_min=price_min, price_max=price_max, in_stock=in_stock,
         sort=sort, page=page, per_page=per_page, search_after=search_after,  # type: ignore[arg-type]
+        cursor_offset=cursor_offset, group=group,
     )
 
 
@@ -187,6 +198,22 @@ class SearchRuntime:
     common_keys: list[str] = field(default_factory=list)
     common_keys_loaded: float = float("-inf")
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    variants_indexed: bool = False
+    variants_checked: tuple[str | None, float] = (None, float("-inf"))
+    """The index generation (and the time) `variants_indexed` was last asked under."""
+
+    async def has_variants(self, client: AsyncOpenSearch, alias: str, generation: str | None) -> bool:
+        """Does the index hold any variant? Asked once per index generation (a refresh may add the first one),
+        so a catalog without groups never pays for grouping."""
+        checked, at = self.variants_checked
+        if (generation is not None and generation == checked) or (generation is None and \
+                time.monotonic() - at < GROUPS_TTL):
+            return self.variants_indexed
+        raw = await _opensearch(client, alias, {"size": 0, "track_total_hits": 1, "terminate_after": 1,
+                                                "query": {"exists": {"field": f.GROUP_ID}}}, "hits.total.value")
+        self.variants_indexed = _total(raw) > 0
+        self.variants_checked = (generation, time.monotonic())
+        return self.variants_indexed
 
     async def current_taxonomy(self, sessions: async_sessionmaker[AsyncSession], needed: Iterable[str]) -> Taxonomy:
         """The cached taxonomy; reloaded after the TTL, or once for each path it has never seen (a new category)."""
@@ -271,16 +298,66 @@ async def _opensearch_many(client: AsyncOpenSearch, alias: str, bodies: Sequence
         return responses
 
 
-def _item(hit: dict[str, Any]) -> SearchItem:
+def _item(hit: dict[str, Any], models: Mapping[int, Model] | None = None) -> SearchItem:
     src = hit["_source"]
     images = src.get(f.IMAGES) or []
     score = hit.get("_score")
-    return SearchItem(
+    item = SearchItem(
         id=int(src[f.ID]), sku=src[f.SKU], name=src[f.NAME], brand=src.get(f.BRAND), price=float(src[f.PRICE]),
         currency=src[f.CURRENCY], category_path=src.get(f.CATEGORY_PATH) or [], in_stock=bool(src[f.IN_STOCK]),
         available=int(src.get(f.AVAILABLE) or 0), image=images[0] if images else None,
         highlights=hit.get("highlight", {}), score=score if isinstance(score, float | int) else None,
     )
+    model = (models or {}).get(src.get(f.GROUP_ID, -1))
+    if model is not None:
+        skus = model.skus or [item.sku]
+        prices = model.prices or [item.price]
+        item.group = GroupSummary(model.id, model.code, model.name, model.variant_count, skus)
+        item.price_range = PriceSpan(min(prices), max(prices))
+    return item
+
+
+@dataclass
+class Model:
+    """What a grouped item shows of its group: from PostgreSQL (code, name, count) and the matching variants."""
+
+    id: int
+    code: str
+    name: str
+    variant_count: int
+    skus: list[str] = field(default_factory=list)
+    prices: list[float] = field(default_factory=list)
+
+
+GROUPS_SQL = text("""
+SELECT g.id, g.code, g.name, count(p.id) FILTER (WHERE p.status = 'active')
+FROM product_groups g LEFT JOIN products p ON p.group_id = g.id
+WHERE g.id = ANY(:ids) GROUP BY g.id
+""")
+
+
+async def _models(state: State, body: dict[str, Any], hits: Sequence[dict[str, Any]], sort: str
+                  ) -> dict[int, Model]:
+    """The groups among these hits, with the variants of each that the search matched (one OpenSearch and one
+    PostgreSQL round trip, side by side; none when the page holds no variant)."""
+    ids = list(dict.fromkeys(int(gid) for h in hits if (gid := h["_source"].get(f.GROUP_ID)) is not None))
+    if not ids:
+        return {}
+
+    async def groups() -> list[Any]:
+        async with state.sessions() as session:
+            return list((await session.execute(GROUPS_SQL, {"ids": ids})).all())
+
+    rows, matched = await asyncio.gather(groups(), _opensearch(
+        state.opensearch, state.settings.index_alias, query.variants_body(body, ids, sort),
+        "hits.hits._source"))
+    models = {int(r[0]): Model(int(r[0]), r[1], r[2], int(r[3])) for r in rows}
+    for hit in matched.get("hits", {}).get("hits", []):
+        model = models.get(int(hit["_source"][f.GROUP_ID]))
+        if model is not None and len(model.skus) < query.MAX_MATCHED_VARIANTS:
+            model.skus.append(hit["_source"][f.SKU])
+            model.prices.append(float(hit["_source"][f.PRICE]))
+    return models
 
 
 def _suggestion(raw: dict[str, Any], q: str) -> str | None:
@@ -290,9 +367,12 @@ def _suggestion(raw: dict[str, Any], q: str) -> str | None:
     return text_ if text_ and text_ != query.normalize_query(q) else None
 
 
-def _next_cursor(params: SearchParams, hits: list[dict[str, Any]], total: int) -> str | None:
+def _next_cursor(params: SearchParams, hits: list[dict[str, Any]], total: int, grouped: bool) -> str | None:
     if len(hits) < params.per_page or not hits or params.offset + len(hits) >= total:
         return None
+    if grouped:
+        after = params.offset + len(hits)
+        return query.encode_cursor(params.sort, after) if after + params.per_page <= MAX_RESULT_WINDOW else None
     return query.encode_cursor(params.sort, hits[-1]["sort"])
 
 
@@ -318,52 +398,76 @@ async def _facet_keys(rt: SearchRuntime, client: AsyncOpenSearch, alias: str, pa
 
 
 async def answer(state: State, rt: SearchRuntime, params: SearchParams, expansions: Mapping[str, tuple[str, ...]],
-                 fresh: bool = True) -> SearchResponse:
-    """The answer to one search, computed (no cache): the exact first pass, and the second when it came back short."""
+                 fresh: bool = True, generation: str | None = None) -> SearchResponse:
+    """The answer to one search, computed (no cache): the exact first pass, and the second when it came back short.
+    `generation`: the index generation it is computed under (whether the index holds variants is asked once per
+    generation)."""
     client: AsyncOpenSearch = state.opensearch
     alias = state.settings.index_alias
     taxonomy = await rt.current_taxonomy(state.sessions, [params.category] if params.category else [])
     keys = await _facet_keys(rt, client, alias, params, taxonomy)
-    first = query.search_body(params, keys, expansions, query.EXACT)
+    # A search_after cursor comes from an ungrouped first page: the rest of it stays ungrouped.
+    grouped = params.group and params.search_after is None and await rt.has_variants(client, alias, generation)
+    bodies = Bodies(params, keys, expansions, grouped)
+    first = bodies.build(query.EXACT)
     groups = len(query.word_groups(params.q, expansions))
     widened = None
     if groups >= query.WIDEN_FROM_GROUPS:
         # Three words or more usually name one product (most such queries find fewer than a page): the widened
         # search rides along in the same round trip, and when it finds more, no probe is needed.
-        raw, widened = await _opensearch_many(
-            client, alias, [first, query.search_body(params, keys, expansions, query.WIDENED_EXACT)],
-            query.SEARCH_FILTER_PATH, params)
+        widened_body = bodies.build(query.WIDENED_EXACT)
+        raw, widened = await _opensearch_many(client, alias, [first, widened_body], query.SEARCH_FILTER_PATH, params)
     else:
         raw = await _opensearch(client, alias, first, query.SEARCH_FILTER_PATH, params)
-    total = _total(raw)
+    body, total = first, _total(raw)
     suggestion, corrected, relaxed = None, False, None
     # Found some, with one or two words: widening would still need every word, and the exact words did match.
     short = total == 0 or (total < query.RELAX_BELOW and groups >= query.WIDEN_FROM_GROUPS)
     if short and total and widened is not None and _total(widened) > total:
-        raw, total = widened, _total(widened)
+        raw, body, total = widened, widened_body, _total(widened)
         relaxed = Relaxed(dropped=[], any_word=True)
     elif groups and short:
-        second = await _second_pass(client, alias, params, keys, expansions, total, widen=widened is None)
+        second = await _second_pass(client, alias, bodies, total, widen=widened is None)
         suggestion = second.suggestion
-        if second.raw is not None:
-            raw, total, corrected = second.raw, _total(second.raw), second.corrected
+        if second.raw is not None and second.body is not None:
+            raw, body, total, corrected = second.raw, second.body, _total(second.raw), second.corrected
             params = second.params or params
             if second.matching.relaxed:
                 relaxed = Relaxed(dropped=list(second.matching.dropped), any_word=second.matching.any_word)
     hits = raw.get("hits", {}).get("hits", [])
     aggs = raw.get("aggregations", {})
+    models = await _models(state, body, hits, params.sort) if grouped else {}
     paths = [b["key"] for b in facets._buckets(aggs.get("category"))]
     if any(p not in taxonomy.names for p in paths):
         taxonomy = await rt.current_taxonomy(state.sessions, paths)
     return SearchResponse(
         query=params.q if not corrected else suggestion or params.q, total=total, page=params.page,
-        per_page=params.per_page, items=[_item(h) for h in hits], facets=facets.parse(aggs, keys, taxonomy.names),
-        did_you_mean=suggestion, corrected=corrected, relaxed=relaxed, next_cursor=_next_cursor(params, hits, total),
-        fresh=fresh, took_ms=0.0,
+        per_page=params.per_page, items=[_item(h, models) for h in hits],
+        facets=facets.parse(aggs, keys, taxonomy.names), did_you_mean=suggestion, corrected=corrected,
+        relaxed=relaxed, next_cursor=_next_cursor(params, hits, total, grouped), fresh=fresh, took_ms=0.0,
     )
 
 
+@dataclass(frozen=True)
+class Bodies:
+    """Builds the search bodies of one request (every pass shares its facets, synonyms and grouping)."""
+
+    params: SearchParams
+    keys: Sequence[str]
+    expansions: Mapping[str, tuple[str, ...]]
+    grouped: bool
+
+    def build(self, matching: query.Matching, params: SearchParams | None = None,
+              highlight_also: str | None = None) -> dict[str, Any]:
+        return query.search_body(params or self.params, self.keys, self.expansions, matching,
+                                 highlight_also=highlight_also, grouped=self.grouped)
+
+
 def _total(raw: dict[str, Any]) -> int:
+    """What a search (or a probe) found: models when it was grouped, else products."""
+    groups = raw.get("aggregations", {}).get(query.GROUPS_TOTAL)
+    if groups is not None:
+        return facets.count(groups)
     return int(raw.get("hits", {}).get("total", {}).get("value", 0))
 
 
@@ -373,13 +477,14 @@ class SecondPass:
 
     suggestion: str | None
     raw: dict[str, Any] | None = None
+    body: dict[str, Any] | None = None
     params: SearchParams | None = None
     matching: query.Matching = query.EXACT
     corrected: bool = False
 
 
-async def _second_pass(client: AsyncOpenSearch, alias: str, params: SearchParams, keys: Sequence[str],
-                       expansions: Mapping[str, tuple[str, ...]], found: int, widen: bool = True) -> SecondPass:
+async def _second_pass(client: AsyncOpenSearch, alias: str, bodies: Bodies, found: int,
+                       widen: bool = True) -> SecondPass:
     """The exact words found fewer than RELAX_BELOW products. One light probe (no hits, no facets) counts what
     each looser reading would find (and, after a dead end, asks for a better spelling), then at most one full
     search runs, for the best of them (two when a dead end's words never meet; `widen` False: the widened
@@ -391,12 +496,13 @@ async def _second_pass(client: AsyncOpenSearch, alias: str, params: SearchParams
     - none found: typo tolerance; else the did-you-mean spelling; else the words no product has are left out and,
       if the rest still never meet, any word may match (products matching more words first).
     """
+    params, expansions = bodies.params, bodies.expansions
     words = [word for word, _ in query.word_groups(params.q, expansions)]  # in the shopper's order
     multi_word = len(words) > 1
     widening = query.WIDENED_EXACT if found else query.WIDENED
     counted = widening if multi_word and (widen or not found) else None
-    bodies = query.probe_bodies(params, expansions, counted, dead_end=not found)
-    probe = dict(zip(bodies, await _opensearch_many(client, alias, list(bodies.values()), query.PROBE_FILTER_PATH),
+    probes = query.probe_bodies(params, expansions, counted, dead_end=not found, grouped=bodies.grouped)
+    probe = dict(zip(probes, await _opensearch_many(client, alias, list(probes.values()), query.PROBE_FILTER_PATH),
                      strict=True))
     suggestion = _suggestion(probe[query.TOLERANT], params.q)
     tolerant, widened = _total(probe[query.TOLERANT]), _total(probe.get(query.WIDE, {}))
@@ -417,10 +523,10 @@ async def _second_pass(client: AsyncOpenSearch, alias: str, params: SearchParams
                 attempts.append((params, query.Matching(typos=True, dropped=absent, any_word=True)))
     for tried, matching in attempts:
         also = suggestion if matching.typos and tried is params else None  # highlight the corrected spelling too
-        raw = await _opensearch(client, alias, query.search_body(tried, keys, expansions, matching,
-                                                                 highlight_also=also), query.SEARCH_FILTER_PATH)
+        body = bodies.build(matching, tried, highlight_also=also)
+        raw = await _opensearch(client, alias, body, query.SEARCH_FILTER_PATH)
         if _total(raw) > found:
-            return SecondPass(suggestion, raw, tried, matching, corrected=tried is not params)
+            return SecondPass(suggestion, raw, body, tried, matching, corrected=tried is not params)
     return SecondPass(suggestion)
 
 
@@ -452,7 +558,7 @@ async def search(state: State, request: SearchRequest) -> SearchResponse:
         response.fresh = fresh
     else:
         expansions = await rt.synonyms.expansions(state.sessions, found.generations[1])
-        response = await answer(state, rt, params, expansions, fresh)
+        response = await answer(state, rt, params, expansions, fresh, found.generations[0])
         if fresh:
             rt.cache.put_later(found, _encoder.encode(response))
     response.took_ms = round((time.perf_counter() - started) * 1000, 2)
