@@ -41,6 +41,7 @@ from bench.search_bodies import Sent, record_bodies
 BENCH_DB = "catalog_searchbench"
 BENCH_ALIAS = "searchbench_products"
 BENCH_PORT = 8077
+UNGROUPED = "API uncached, ungrouped"
 Params = list[tuple[str, str]]
 
 
@@ -260,9 +261,9 @@ async def run_all(args: argparse.Namespace, api_url: str, os_url: str, alias: st
 
         urls = [f"{api_url}/search?{urlencode(params)}" for params in queries]
 
-        def api(headers: dict[str, str]) -> Callable[[int], Awaitable[bool]]:
+        def api(headers: dict[str, str], suffix: str = "") -> Callable[[int], Awaitable[bool]]:
             async def send(i: int) -> bool:
-                response = await http.get(urls[i % len(urls)], headers=headers)
+                response = await http.get(urls[i % len(urls)] + suffix, headers=headers)
                 return response.status_code == 200
             return send
 
@@ -273,6 +274,8 @@ async def run_all(args: argparse.Namespace, api_url: str, os_url: str, alias: st
         await run_pass("warm-up", uncached, min(200, args.requests), **bound)
         await run_pass("fill cache", cached, len(queries), **bound)
         passes = [("OpenSearch direct", raw), ("API uncached", uncached), ("API cached", cached)]
+        if args.compare_grouping:  # the same queries, each variant an item of its own
+            passes.append((UNGROUPED, api({"cache-control": "no-cache"}, "&group=false")))
         results = [PassResult(name) for name, _ in passes]
         rounds = max(1, args.rounds)
         for n in range(rounds):
@@ -380,6 +383,11 @@ def print_table(results: list[PassResult], concurrency: int, distinct: int) -> N
               f"{r.throughput:>9.0f}{r.pct(50) / raw.pct(50):>9.2f}{r.throughput / raw.throughput:>9.2f}")
     if raw.latencies:
         print(f"\n(median of raw: {statistics.median(raw.latencies) * 1000:.1f} ms)")
+    by_name = {r.name: r for r in results}
+    if UNGROUPED in by_name and by_name[UNGROUPED].latencies:
+        grouped, flat = by_name["API uncached"], by_name[UNGROUPED]
+        print(f"grouping on vs off (API uncached): p50 x{grouped.pct(50) / flat.pct(50):.2f}, "
+              f"req/s x{grouped.throughput / flat.throughput:.2f}")
 
 
 # --- the API server ---------------------------------------------------------------------------------------------
@@ -403,6 +411,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--max-seconds", type=float, default=120, help="time bound of each pass per round")
     parser.add_argument("--tax-requests", type=int, default=400,
                         help="single-client requests per feature-tax pass (0: skip the feature tax)")
+    parser.add_argument("--compare-grouping", action="store_true",
+                        help="also run /search with group=false (every variant its own item): the cost of grouping")
     parser.add_argument("--rounds", type=int, default=4,
                         help="interleave raw, uncached and cached in this many rounds (same machine load)")
     return parser.parse_args(argv)

@@ -16,6 +16,7 @@ from opensearchpy import AsyncOpenSearch
 from redis.asyncio import Redis
 
 Params = list[tuple[str, str]]
+RECORDING = "recording"
 Sent = tuple[str, bytes, str]
 """One request: the endpoint (`_search` or `_msearch`), the encoded body and its filter_path."""
 
@@ -46,7 +47,8 @@ def search_params(params: Params) -> Any:
         price_min=float(single["price_min"]) if "price_min" in single else None,
         price_max=float(single["price_max"]) if "price_max" in single else None,
         in_stock=True if "in_stock" in single else None, sort=single.get("sort", "relevance"),
-        page=int(single.get("page", 1)), per_page=int(single.get("per_page", 20)), cursor=None, attributes=params)
+        page=int(single.get("page", 1)), per_page=int(single.get("per_page", 20)), cursor=None, attributes=params,
+        group=single.get("group") != "false")
 
 
 async def _record(queries: Sequence[Params]) -> list[list[Sent]]:
@@ -64,12 +66,15 @@ async def _record(queries: Sequence[Params]) -> list[list[Sent]]:
                    "opensearch": recorder})
     try:
         rt = service.runtime(state)
-        await rt.most_common_keys(client, settings.index_alias)  # cached by the API too: not a per-query request
+        # Cached by the API too, not per-query requests: the common attribute keys, and whether the index holds
+        # variants (asked once per index generation; one generation here).
+        await rt.most_common_keys(client, settings.index_alias)
+        await rt.has_variants(client, settings.index_alias, RECORDING)
         expansions = await rt.synonyms.expansions(state.sessions, None)
         recorded = []
         for params in queries:
             recorder.sent = []
-            await service.answer(state, rt, search_params(params), expansions)
+            await service.answer(state, rt, search_params(params), expansions, generation=RECORDING)
             recorded.append(recorder.sent)
         return recorded
     finally:

@@ -199,3 +199,20 @@ async def test_bulk_group_code_creates_the_group_from_a_feed_of_variants(
     no_name = [{"sku": f"LONE-{unique}", "price": 13}]
     lone = (await client.post("/products/bulk", json=no_name, headers=auth_headers("merchandiser"))).json()
     assert lone["items"][0]["error"]["details"]["fields"] == {"name": "required"}
+
+
+async def test_group_changes_enter_the_change_feed_in_commit_order(
+        client: Client, auth_headers: Headers, unique: str) -> None:
+    headers = auth_headers("analyst")
+    start = (await client.get("/changes", params={"after": "latest"}, headers=headers)).json()["next_cursor"]
+    group = await new_group(client, auth_headers, unique)
+    variant = await new_variant(client, auth_headers, group["id"], attributes={"color": "Frost", "size": "S"})
+    await client.patch(f"/product-groups/{group['id']}", json={"description": "Now thinner."},
+                       headers=auth_headers("merchandiser"))
+    page = (await client.get("/changes", params={"after": start, "limit": 100}, headers=headers)).json()
+    mine = [(c["entity"], c["action"], c["entity_id"]) for c in page["changes"]
+            if c["entity_id"] in (str(group["id"]), str(variant["id"])) and c["entity"] in ("group", "product")]
+    assert mine == [("group", "create", str(group["id"])), ("product", "create", str(variant["id"])),
+                    ("group", "update", str(group["id"])), ("product", "update", str(variant["id"]))]
+    update = next(c for c in page["changes"] if c["entity"] == "group" and c["action"] == "update")
+    assert update["fields"] == ["description"] and update["product_id"] is None

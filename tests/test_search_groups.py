@@ -198,3 +198,11 @@ async def test_a_change_to_the_group_reaches_every_variant_in_search(
     assert ids(result)[0] in {catalog.variants["sleeve-red-l"]["id"], catalog.variants["sleeve-blue-m"]["id"]}
     assert result["total"] == 1 and result["items"][0]["group"]["name"] == f"{w} Puffy Sleeve"
     assert len(result["items"][0]["group"]["matched_variants"]) == 2
+
+
+async def test_suggestions_name_a_model_once(shop: Client, catalog: Catalog) -> None:
+    response = await shop.get("/search/suggest", params={"q": f"{catalog.word} aero ca"})
+    assert response.status_code == 200, response.text
+    skus = [p["sku"] for p in response.json()["products"]]
+    case_skus = {catalog.variants[k]["sku"] for k in ("case-red-s", "case-red-m", "case-red-l", "case-frost-m")}
+    assert len(set(skus) & case_skus) == 1

@@ -9,8 +9,9 @@ from msgspec import Struct
 
 
 class ChangeRead(Struct):
-    """One committed change. `entity` is product, stock or price (group once product groups exist);
-    `version` is the product's version after the change; `fields` the fields (or stock figures) that changed."""
+    """One committed change. `entity` is product, stock, price or group (a product group: `entity_id` is the
+    group's id, `product_id` null; its variants' own changes follow as product changes); `version` is the
+    product's (or group's) version after the change; `fields` the fields (or stock figures) that changed."""
 
     cursor: str
     entity: str

@@ -569,9 +569,12 @@ async def search(state: State, request: SearchRequest) -> SearchResponse:
 
 # --- suggestions ---------------------------------------------------------------------------------------------
 
-async def _suggest_uncached(state: State, rt: SearchRuntime, q: str) -> SuggestResponse:
-    raw = await _opensearch(state.opensearch, state.settings.index_alias, query.suggest_body(q),
-                            query.SUGGEST_FILTER_PATH)
+async def _suggest_uncached(state: State, rt: SearchRuntime, q: str, generation: str | None) -> SuggestResponse:
+    client, alias = state.opensearch, state.settings.index_alias
+    body = query.suggest_body(q)
+    if await rt.has_variants(client, alias, generation):  # one suggestion per model, not one per color
+        body["collapse"] = {"field": f.GROUP_KEY}
+    raw = await _opensearch(client, alias, body, query.SUGGEST_FILTER_PATH)
     hits = raw.get("hits", {}).get("hits", [])
     aggs = raw.get("aggregations", {})
     brand_buckets = aggs.get("brands", {}).get("values", {}).get("buckets", [])
@@ -601,7 +604,7 @@ async def suggest(state: State, q: str, use_cache: bool = True) -> SuggestRespon
         response = _suggest_decoder.decode(found.payload)
         response.query = q
     else:
-        response = await _suggest_uncached(state, rt, q)
+        response = await _suggest_uncached(state, rt, q, found.generations[0])
         rt.cache.put_later(found, _encoder.encode(response))
     response.took_ms = round((time.perf_counter() - started) * 1000, 2)
     return response
