@@ -37,6 +37,9 @@ class SearchRecord:
     result_count: int
     latency_ms: float
     cached: bool
+    query_id: str | None = None
+    applied_rules: tuple[int, ...] = ()
+    search_key_id: int | None = None
 
 
 def columns(entries: list[SearchRecord]) -> dict[str, list[Any]]:

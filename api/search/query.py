@@ -236,8 +236,8 @@ WORD: Final = "word:"
 
 
 def _under_filters(params: SearchParams) -> list[Body]:
-    """Sellable products under every filter the shopper set, whatever the words."""
-    return [active_only(), *filter_clauses(params).values()]
+    """Sellable products under every filter the shopper set (and those set for them), whatever the words."""
+    return [active_only(), *confined_clauses(params), *filter_clauses(params).values()]
 
 
 def groups_total(post_filter: Body | None) -> Body:
@@ -286,6 +286,23 @@ def active_only() -> Body:
     return {"term": {f.STATUS: "active"}}
 
 
+def confined_clauses(params: SearchParams) -> list[Body]:
+    """The filters the shopper cannot widen (a scoped key's), as query clauses."""
+    return [clause for name, values in params.confined if (clause := facet_filter(name, values)) is not None]
+
+
+def facet_filter(name: str, values: Sequence[str]) -> Body | None:
+    """The filter on one facet (`brand`, `category`, `attr.<name>`) for these values (any of them)."""
+    if name == "category":
+        return {"terms": {f.CATEGORY_PATH: [value.strip("/") for value in values]}}
+    if name == "brand":
+        return {"terms": {f.BRAND_KEYWORD: list(values)}}
+    if name.startswith(facets.ATTR_PREFIX):
+        key = name[len(facets.ATTR_PREFIX):]
+        return {"terms": {f.ATTR_PAIRS: [f"{key}{f.ATTR_PAIR_SEPARATOR}{value}" for value in values]}}
+    return None
+
+
 def filter_clauses(params: SearchParams) -> dict[str, Body]:
     """Each filter the shopper set, keyed by its facet name (`attr.<name>` for attributes)."""
     clauses: dict[str, Body] = {}
@@ -294,8 +311,7 @@ def filter_clauses(params: SearchParams) -> dict[str, Body]:
     if params.brands:
         clauses["brand"] = {"terms": {f.BRAND_KEYWORD: list(params.brands)}}
     for name, values in params.attributes:
-        pairs = [f"{name}{f.ATTR_PAIR_SEPARATOR}{value}" for value in values]
-        clauses[f"attr.{name}"] = {"terms": {f.ATTR_PAIRS: pairs}}
+        clauses[f"attr.{name}"] = {"terms": {f.ATTR_PAIRS: [f"{name}{f.ATTR_PAIR_SEPARATOR}{v}" for v in values]}}
     if params.price_min is not None or params.price_max is not None:
         bounds: dict[str, float] = {}
         if params.price_min is not None:
@@ -363,7 +379,7 @@ def search_body(params: SearchParams, facet_keys: Sequence[str], expansions: Exp
     `collapse` with `search_after`).
     """
     filters = filter_clauses(params)
-    scope = [active_only()]
+    scope = [active_only(), *confined_clauses(params)]
     if "category" in filters:
         scope.append(filters.pop("category"))
     words = tokenize(params.q)
@@ -441,8 +457,9 @@ def decode_cursor(cursor: str, sort: str) -> Cursor:
 
 # --- suggestions -----------------------------------------------------------------------------------------
 
-def suggest_body(q: str, size: int = 6) -> Body:
-    """Products by as-you-type prefix (fuzzy from 3 characters), brands and category levels from the same hits."""
+def suggest_body(q: str, size: int = 6, scope: Sequence[Body] = ()) -> Body:
+    """Products by as-you-type prefix (fuzzy from 3 characters), brands and category levels from the same hits;
+    `scope`: filters the suggestions must stay inside (a scoped search key's)."""
     text = normalize_query(q)
     fuzzy = len(text.replace(" ", "")) >= 3
     prefix: Body = {"multi_match": {"query": text, "type": "bool_prefix", "fields": list(AUTOCOMPLETE_FIELDS),
@@ -468,7 +485,7 @@ def suggest_body(q: str, size: int = 6) -> Body:
     category_regex = f"(.*/)?{facets.lucene_regex_escape(last)}[^/]*"
     return {
         "size": size,
-        "query": {"bool": {"filter": [active_only()], "should": should, "minimum_should_match": 1}},
+        "query": {"bool": {"filter": [active_only(), *scope], "should": should, "minimum_should_match": 1}},
         "sort": [{f.IN_STOCK: "desc"}, {"_score": "desc"}, {f.ID: "asc"}],
         "_source": [f.ID, f.SKU, f.NAME, f.BRAND],
         "aggs": {

@@ -32,6 +32,9 @@ class SearchParams(Struct, frozen=True, kw_only=True):
     """Where a cursor of a grouped search continues (collapsed results page by offset, not search_after)."""
     group: bool = True
     """One item per product group (model); False lists every variant as an item of its own."""
+    confined: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    """Filters the shopper did not choose and cannot widen (a scoped search key's): (facet name, values) pairs,
+    `brand`, `category` or `attr.<name>`, each required in the query itself, so hits and every facet stay inside."""
 
     @property
     def offset(self) -> int:
@@ -146,6 +149,10 @@ class SearchResponse(Struct):
     fresh: bool
     """False when `after_change` was given and the change was not yet searchable within the bound."""
     took_ms: float
+    applied_rules: list[int] = []
+    """The merchandising rules (`/search/rules`) that shaped this answer."""
+    query_id: str = ""
+    """This search's id: send it with `POST /search/events` when the shopper clicks or buys."""
 
 
 class ProductSuggestion(Struct):

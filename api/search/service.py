@@ -381,6 +381,10 @@ class SearchRequest:
     params: SearchParams
     after_change: int | None = None
     use_cache: bool = True
+    query_id: str = ""
+    """Given to the response and recorded with the search (click and conversion events refer to it)."""
+    search_key_id: int | None = None
+    """The scoped search key the request came with (its filter is in `params.confined`)."""
 
 
 def facet_keys(params: SearchParams, taxonomy: Taxonomy, common_keys: Sequence[str]) -> list[str]:
@@ -562,16 +566,19 @@ async def search(state: State, request: SearchRequest) -> SearchResponse:
         if fresh:
             rt.cache.put_later(found, _encoder.encode(response))
     response.took_ms = round((time.perf_counter() - started) * 1000, 2)
+    response.query_id = request.query_id
     rt.recorder.record(SearchRecord(params.q, _analytics_filters(params), params.sort, response.total,
-                                    response.took_ms, found.payload is not None))
+                                    response.took_ms, found.payload is not None, request.query_id or None,
+                                    tuple(response.applied_rules), request.search_key_id))
     return response
 
 
 # --- suggestions ---------------------------------------------------------------------------------------------
 
-async def _suggest_uncached(state: State, rt: SearchRuntime, q: str, generation: str | None) -> SuggestResponse:
+async def _suggest_uncached(state: State, rt: SearchRuntime, q: str, generation: str | None,
+                            confined: Sequence[tuple[str, tuple[str, ...]]]) -> SuggestResponse:
     client, alias = state.opensearch, state.settings.index_alias
-    body = query.suggest_body(q)
+    body = query.suggest_body(q, scope=query.confined_clauses(SearchParams(confined=tuple(confined))))
     if await rt.has_variants(client, alias, generation):  # one suggestion per model, not one per color
         body["collapse"] = {"field": f.GROUP_KEY}
     raw = await _opensearch(client, alias, body, query.SUGGEST_FILTER_PATH)
@@ -591,7 +598,9 @@ async def _suggest_uncached(state: State, rt: SearchRuntime, q: str, generation:
     )
 
 
-async def suggest(state: State, q: str, use_cache: bool = True) -> SuggestResponse:
+async def suggest(state: State, q: str, use_cache: bool = True,
+                  confined: Sequence[tuple[str, tuple[str, ...]]] = ()) -> SuggestResponse:
+    """As-you-type suggestions; `confined`: filters they must stay inside (a scoped search key's)."""
     started = time.perf_counter()
     if len(q) > MAX_QUERY_LENGTH:
         raise _invalid("q", f"at most {MAX_QUERY_LENGTH} characters")
@@ -599,12 +608,13 @@ async def suggest(state: State, q: str, use_cache: bool = True) -> SuggestRespon
     if not normalized:
         return SuggestResponse(query=q, products=[], brands=[], categories=[], took_ms=0.0)
     rt = runtime(state)
-    found = await rt.cache.lookup("s", normalized if use_cache else None)
+    identity = normalized + (_encoder.encode(list(confined)).decode() if confined else "")
+    found = await rt.cache.lookup("s", identity if use_cache else None)
     if found.payload is not None:
         response = _suggest_decoder.decode(found.payload)
         response.query = q
     else:
-        response = await _suggest_uncached(state, rt, q, found.generations[0])
+        response = await _suggest_uncached(state, rt, q, found.generations[0], confined)
         rt.cache.put_later(found, _encoder.encode(response))
     response.took_ms = round((time.perf_counter() - started) * 1000, 2)
     return response
