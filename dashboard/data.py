@@ -20,7 +20,7 @@ from sqlalchemy import Engine, create_engine
 
 from catalog.settings import get_settings
 from dashboard import search_data
-from db import analytics, media_reports
+from db import analytics, media_reports, quality_groups
 from db.analytics import Filters, WorstFilter
 
 log = logging.getLogger(__name__)
@@ -137,6 +137,16 @@ def low_stock(f: Filters, threshold: int, limit: int) -> tuple[int, pd.DataFrame
     return analytics.low_stock(engine(), f, threshold, limit)
 
 
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def models_stock(f: Filters, search: str | None, limit: int) -> pd.DataFrame:
+    return quality_groups.models_stock(engine(), f, search, limit)
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def model_variants_stock(group_id: int, warehouse_id: int | None) -> pd.DataFrame:
+    return quality_groups.group_variants_stock(engine(), group_id, warehouse_id)
+
+
 # --- pricing ----------------------------------------------------------------------------------------------------
 
 
@@ -199,6 +209,16 @@ def product_card(product_id: int) -> dict[str, Any] | None:
 @st.cache_data(ttl=TTL_SECONDS, show_spinner="Looking for likely duplicates …")
 def duplicates(f: Filters) -> tuple[int, pd.DataFrame]:
     return analytics.duplicates(engine(), f)
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def models_quality(f: Filters, incomplete_only: bool, search: str | None, limit: int) -> pd.DataFrame:
+    return quality_groups.models_quality(engine(), f, incomplete_only, search, limit)
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def model_variants_quality(group_id: int) -> pd.DataFrame:
+    return quality_groups.group_variants_quality(engine(), group_id)
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)

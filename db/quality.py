@@ -397,6 +397,10 @@ class DuplicatePage:
 
 _NORMALIZED_NAME = "trim(regexp_replace(lower(p.name), '[^[:alnum:]]+', ' ', 'g'))"
 _NORMALIZED_GTIN = "ltrim(regexp_replace(coalesce(p.attributes->>'gtin', p.attributes->>'ean'), '\\D', '', 'g'), '0')"
+_PRODUCT_OR_MODEL = "coalesce(-p.group_id, p.id)"
+"""What a duplicate is counted as: the variants of one group are one product (they share a name on purpose),
+so a group needs two products or models to be reported; group ids are negated to stay apart from product ids.
+(min <> max, not count(DISTINCT): it keeps the GROUP BY a hash aggregate.)"""
 
 
 def _scope_sql(category_ids: list[int] | None, brand: str | None, alias: str = "p") -> str:
@@ -413,7 +417,7 @@ def _exact_groups(connection: Connection, key_sql: str, scope: str, params: dict
     rows = connection.execute(text(f"""
         SELECT {key_sql}, array_agg(p.id ORDER BY p.id) FROM products p
         WHERE {scope} AND {key_sql} <> ''
-        GROUP BY {key_sql} HAVING count(*) > 1
+        GROUP BY {key_sql} HAVING min({_PRODUCT_OR_MODEL}) <> max({_PRODUCT_OR_MODEL})
     """), params).all()
     return [(row[0], list(row[1])) for row in rows]
 
@@ -431,7 +435,7 @@ def _similar_pairs(connection: Connection, scope: str, params: dict[str, Any],
                        {"t": str(threshold)})
     rows = connection.execute(text(f"""
         WITH candidates AS MATERIALIZED (
-            SELECT p.id, lower(p.name) AS name, lower(p.brand) AS brand, p.category_id,
+            SELECT p.id, lower(p.name) AS name, lower(p.brand) AS brand, p.category_id, p.group_id,
                    regexp_replace(p.name, '\\D', '', 'g') AS digits
             FROM products p WHERE {scope}
         )
@@ -440,6 +444,7 @@ def _similar_pairs(connection: Connection, scope: str, params: dict[str, Any],
         WHERE (a.brand = b.brand OR a.category_id = b.category_id)
           AND a.name % b.name
           AND NOT (a.name = b.name AND a.brand IS NOT DISTINCT FROM b.brand)
+          AND (a.group_id IS NULL OR b.group_id IS NULL OR a.group_id <> b.group_id)
     """), params).all()
     return [(row[0], row[1], float(row[2])) for row in rows]
 

@@ -124,6 +124,40 @@ def dashboard_db(stack: Settings) -> Iterator[DashboardDatabase]:
     drop_database(stack, name)
 
 
+@dataclass(frozen=True)
+class SeededModel:
+    id: int
+    code: str
+    variant_ids: tuple[int, ...]
+
+
+@pytest.fixture(scope="module")
+def seeded_model(dashboard_db: DashboardDatabase) -> SeededModel:
+    """A product model made of three seeded products of one category (two incomplete, one complete), each given
+    a color axis value: no product is added, so the catalog-wide figures the other tests check stay the same.
+    (The demo seed may have models of its own; the tests find this one by its code.)"""
+    with psycopg.connect(dashboard_db.dsn, autocommit=True) as conn:
+        picked = [row[0] for row in conn.execute("""
+            SELECT id FROM products WHERE status <> 'archived' AND completeness < 100 AND group_id IS NULL
+              AND category_id = (SELECT category_id FROM products WHERE status <> 'archived' AND completeness = 100
+                                 AND group_id IS NULL GROUP BY category_id ORDER BY count(*) DESC LIMIT 1)
+            ORDER BY id LIMIT 2""").fetchall()]
+        category = conn.execute("SELECT category_id FROM products WHERE id = %s", (picked[0],)).fetchone()
+        assert category is not None and len(picked) == 2
+        complete = conn.execute("SELECT id FROM products WHERE status <> 'archived' AND completeness = 100 "
+                                "AND group_id IS NULL AND category_id = %s ORDER BY id LIMIT 1", category).fetchone()
+        assert complete is not None
+        found = conn.execute("INSERT INTO product_groups (code, name, category_id, axes) VALUES "
+                             "('DASH-MODEL', 'Dashboard Model', %s, '{color}') RETURNING id", category).fetchone()
+        assert found is not None
+        ids = (*picked, complete[0])
+        for product_id, color in zip(ids, ("Red", "Blue", "Green"), strict=True):
+            conn.execute("UPDATE products SET group_id = %s, variant_key = %s, "
+                         "attributes = attributes || jsonb_build_object('color', %s::text) WHERE id = %s",
+                         (found[0], json.dumps([color.lower()]), color, product_id))
+    return SeededModel(int(found[0]), "DASH-MODEL", tuple(int(i) for i in ids))
+
+
 def _search_client(settings: Settings) -> Any:
     from indexer.client import make_client
 
@@ -131,6 +165,15 @@ def _search_client(settings: Settings) -> Any:
 
 
 # --- driving the app --------------------------------------------------------------------------------------------
+
+
+def open_model(page: str, code: str, model_id: int) -> AppTest:
+    """`page` with its per-model view narrowed to the model `code` (searched for) and that model chosen."""
+    at = open_page(page)
+    at.text_input(key=f"{page}_model_search").input(code).run()
+    at.selectbox(key=f"{page}_model").set_value(model_id).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
 
 
 def open_page(page: str, **widgets: Any) -> AppTest:
@@ -309,6 +352,33 @@ def test_inventory_warehouse_filter_counts_stock_outs_there(dashboard_db: Dashbo
     assert shown.loc[0, "stock_outs"] == outs
 
 
+def test_inventory_model_view_shows_stock_per_variant_and_warehouse(dashboard_db: DashboardDatabase,
+                                                                    seeded_model: SeededModel) -> None:
+    dsn = dashboard_db.dsn
+    at = open_model("inventory", seeded_model.code, seeded_model.id)
+    models = table(at, "out_of_stock")
+    assert list(models["code"]) == [seeded_model.code] and models.loc[0, "variants"] == 3
+    stock = table(at, "color")
+    expected = sql(dsn, """
+        SELECT p.sku, p.attributes->>'color', w.code, coalesce(i.on_hand, 0), coalesce(i.reserved, 0)
+        FROM products p CROSS JOIN warehouses w LEFT JOIN inventory i ON i.product_id = p.id AND i.warehouse_id = w.id
+        WHERE p.group_id = %s ORDER BY p.sku, w.code""", (seeded_model.id,))
+    assert list(zip(stock["sku"], stock["color"], stock["warehouse"], stock["on_hand"], stock["reserved"],
+                    strict=True)) == expected
+    assert list(stock["available"]) == [on_hand - reserved for *_, on_hand, reserved in expected]
+    per_variant = dict(sql(dsn, "SELECT p.sku, coalesce(sum(i.on_hand - i.reserved), 0) FROM products p "
+                                "LEFT JOIN inventory i ON i.product_id = p.id WHERE p.group_id = %s GROUP BY p.sku",
+                           (seeded_model.id,)))
+    assert stock.groupby("sku")["available"].sum().to_dict() == per_variant
+    assert models.loc[0, "available"] == sum(per_variant.values())
+    assert any(button.proto.label == "Download CSV" for button in at.get("download_button"))
+
+    warehouse_id, code = sql(dsn, "SELECT id, code FROM warehouses ORDER BY code DESC LIMIT 1")[0]
+    at.selectbox(key="filter_warehouse").set_value(warehouse_id).run()
+    narrowed = table(at, "color")
+    assert set(narrowed["warehouse"]) == {code} and len(narrowed) == 3
+
+
 # --- pricing --------------------------------------------------------------------------------------------------------
 
 
@@ -391,6 +461,30 @@ def test_worst_records_filter_by_missing_field(dashboard_db: DashboardDatabase) 
                                      "AND status IN ('draft', 'active') ORDER BY completeness, id LIMIT 100")
     assert list(worst["sku"]) == [row[0] for row in expected]
     assert all("images" in fields for fields in worst["missing_fields"])
+
+
+def test_quality_model_view_lists_a_models_variants_with_what_they_miss(dashboard_db: DashboardDatabase,
+                                                                        seeded_model: SeededModel) -> None:
+    dsn = dashboard_db.dsn
+    at = open_model("quality", seeded_model.code, seeded_model.id)
+    models = table(at, "complete_variants")
+    variants, complete = sql(dsn, "SELECT count(*), count(*) FILTER (WHERE completeness = 100) FROM products "
+                                  "WHERE group_id = %s AND status <> 'archived'", (seeded_model.id,))[0]
+    assert list(zip(models["code"], models["variants"], models["complete_variants"], strict=True)) == [
+        (seeded_model.code, variants, complete)] and (variants, complete) == (3, 1)
+    assert models.loc[0, "complete_pct"] == round(100 * complete / variants, 2)
+
+    shown = table(at, "color")
+    expected = sql(dsn, "SELECT sku, attributes->>'color', completeness, array_to_string(missing_fields, ', ') "
+                        "FROM products WHERE group_id = %s AND status <> 'archived' ORDER BY completeness, id",
+                   (seeded_model.id,))
+    assert list(zip(shown["sku"], shown["color"], shown["completeness"], shown["missing_fields"],
+                    strict=True)) == expected
+    assert shown.loc[2, "missing_fields"] == "" and shown.loc[0, "missing_fields"]
+    assert "model_variants_csv" in {button.key for button in at.get("download_button")}
+
+    at.checkbox(key="models_incomplete_only").check().run()
+    assert list(table(at, "complete_variants")["code"]) == [seeded_model.code]  # one variant is incomplete
 
 
 def test_duplicates_on_request_include_every_shared_gtin(dashboard_db: DashboardDatabase) -> None:

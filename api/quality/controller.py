@@ -19,6 +19,7 @@ from api.quality.schemas import (
     DuplicateGroupRead,
     DuplicateReason,
     EffectiveRules,
+    GroupQualityRead,
     ProductQualityRead,
     QualitySummary,
     QualityTrend,
@@ -62,6 +63,31 @@ class QualityController(Controller):
             items, total = await service.list_products(
                 session, max_completeness=max_completeness, category_id=category_id, missing=missing or [],
                 brand=brand, status=status, skip=skip, limit=limit)
+        return Response(items, headers={"X-Total-Count": str(total)})
+
+    @get("/groups", summary="Product models (groups) least complete first, with their incomplete variants",
+         responses=error_responses(400, 401, 403))
+    async def list_groups(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        skip: Skip = 0,
+        limit: Annotated[int, Parameter(ge=1, le=MAX_LIMIT, default=100)] = 100,
+        category_id: Annotated[int | None, Parameter(description=(
+            "The model's category; includes its descendants."))] = None,
+        brand: Annotated[str | None, Parameter(description="The model's brand (case-insensitive).")] = None,
+        incomplete_only: Annotated[bool, Parameter(description=(
+            "Only models with at least one incomplete variant."), default=False)] = False,
+    ) -> Response[list[GroupQualityRead]]:
+        """Completeness per model: each group's `variant_count`, its `complete_variants` (completeness 100,
+        nothing missing), `complete_pct` (their share, null for a model without variants) and every incomplete
+        variant with exactly the fields it misses. Inherited values count: a variant is scored on its
+        effective fields. Archived variants do not count.
+
+        Ordered by `complete_pct` (models without variants last), then by most incomplete variants, then id;
+        the total matching count is in the `X-Total-Count` header."""
+        async with sessions() as session:
+            items, total = await service.list_groups(session, category_id=category_id, brand=brand,
+                                                     incomplete_only=incomplete_only, skip=skip, limit=limit)
         return Response(items, headers={"X-Total-Count": str(total)})
 
     @get("/summary", summary="Completeness per category subtree and catalog-wide",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
 from msgspec import Meta, Struct
 
@@ -143,3 +143,28 @@ class RuleRead(Struct):
     recompute: str
     """`scheduled`: the affected products are being re-scored in the background."""
     min_width: int | None = None
+
+
+class IncompleteVariantRead(Struct):
+    id: int
+    sku: str
+    completeness: int
+    missing_fields: list[str]
+    axis_values: dict[str, Any]
+    """The variant's value of each of its group's axes."""
+
+
+class GroupQualityRead(Struct):
+    """One product model (group): `complete_pct` is the share of its variants with nothing missing (null when it
+    has none); archived variants do not count."""
+
+    id: int
+    code: str
+    name: str
+    brand: str | None
+    category: CategoryRef | None
+    variant_count: int
+    complete_variants: int
+    complete_pct: float | None
+    incomplete_variants: list[IncompleteVariantRead]
+    """Least complete first, each with exactly the fields it misses."""

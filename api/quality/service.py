@@ -21,6 +21,8 @@ from api.quality.schemas import (
     DuplicateReason,
     EffectiveRuleRead,
     EffectiveRules,
+    GroupQualityRead,
+    IncompleteVariantRead,
     MissingFieldCount,
     ProductQualityRead,
     QualitySummary,
@@ -30,7 +32,7 @@ from api.quality.schemas import (
     SimilarProductRead,
     TrendPoint,
 )
-from db import quality
+from db import quality, quality_groups
 from db.media_quality import IMAGE_TOO_SMALL, UPLOADED_IMAGES
 from db.models import Category, Product, ProductStatus
 from db.session import sync_engine
@@ -83,6 +85,29 @@ async def list_products(session: AsyncSession, *, max_completeness: int | None, 
                                            status=status.value if status is not None else None)
     rows, total = await session.run_sync(lambda s: quality.list_product_quality(s, filters, skip, limit))
     return [_product_read(row) for row in rows], total
+
+
+# --- product models (groups) least complete first -------------------------------------------------------------
+
+
+def _group_read(row: quality_groups.GroupQuality) -> GroupQualityRead:
+    category = (CategoryRef(id=row.category_id, name=row.category_name or "", path=row.category_path or "")
+                if row.category_id is not None else None)
+    pct = row.complete_pct
+    return GroupQualityRead(
+        id=row.id, code=row.code, name=row.name, brand=row.brand, category=category, variant_count=row.variant_count,
+        complete_variants=row.complete_variants, complete_pct=float(pct) if pct is not None else None,
+        incomplete_variants=[IncompleteVariantRead(id=v.id, sku=v.sku, completeness=v.completeness,
+                                                   missing_fields=v.missing_fields, axis_values=v.axis_values)
+                             for v in row.incomplete_variants])
+
+
+async def list_groups(session: AsyncSession, *, category_id: int | None, brand: str | None, incomplete_only: bool,
+                      skip: int, limit: int) -> tuple[list[GroupQualityRead], int]:
+    path = (await category_ref(session, category_id)).path if category_id is not None else None
+    filters = quality_groups.GroupQualityFilter(category_path=path, brand=brand, incomplete_only=incomplete_only)
+    rows, total = await session.run_sync(lambda s: quality_groups.list_group_quality(s, filters, skip, limit))
+    return [_group_read(row) for row in rows], total
 
 
 # --- summary --------------------------------------------------------------------------------------------------

@@ -1,13 +1,15 @@
-"""Inventory: stock-out rate by category and warehouse, low-stock lists, stock value, available vs reserved."""
+"""Inventory: stock-out rate by category and warehouse, low-stock lists, stock value, available vs reserved, and
+stock per variant and warehouse of one product model."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import charts, data, filters
+from dashboard import charts, data, filters, model_picker
 from db.analytics import Filters
 
 LOW_STOCK_ROWS = 200
+MODEL_ROWS = 200
 
 
 def _kpis(f: Filters) -> None:
@@ -60,6 +62,29 @@ def _low_stock(f: Filters) -> None:
                        key="low_stock_csv")
 
 
+def _models(f: Filters) -> None:
+    """Models with the most out-of-stock variants first, then one model's stock per variant and warehouse."""
+    st.subheader("Stock per model")
+    models = data.models_stock(f, model_picker.search("inventory_model_search"), MODEL_ROWS)
+    if models.empty:
+        st.info(model_picker.NO_MODELS)
+        return
+    st.dataframe(models, hide_index=True, key="models_stock_table", column_config={
+        "id": None, "variants": "Variants", "out_of_stock": "Variants out of stock",
+        "available": "Available (units)"})
+    chosen = model_picker.pick(models, "inventory_model")
+    if chosen is None:
+        return
+    stock = data.model_variants_stock(chosen, f.warehouse_id)
+    if stock.empty:
+        st.info("This model has no variants yet (archived ones are not shown), or there is no warehouse.")
+        return
+    st.dataframe(stock, hide_index=True, key="model_stock_table", column_config={
+        "on_hand": "On hand (units)", "reserved": "Reserved (units)", "available": "Available (units)"})
+    st.download_button("Download CSV", stock.to_csv(index=False).encode(), "model-stock.csv", "text/csv",
+                       key="model_stock_csv", help="Every variant in every warehouse shown, zero where none.")
+
+
 def render() -> None:
     st.title("Inventory")
     data.require_catalog()
@@ -72,6 +97,7 @@ def render() -> None:
     with right:
         _by_warehouse(f)
     _low_stock(f)
+    _models(f)
 
 
 render()

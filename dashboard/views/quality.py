@@ -1,16 +1,18 @@
-"""Catalog quality: completeness by category, most-missing fields, worst records (CSV), duplicates, trend."""
+"""Catalog quality: completeness by category, most-missing fields, worst records (CSV), completeness per product
+model and its variants (CSV), duplicates, trend."""
 
 from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
 
-from dashboard import charts, data, filters
+from dashboard import charts, data, filters, model_picker
 from db.analytics import COMPLETENESS_BANDS, Filters, WorstFilter
 
 WORST_ROWS = (100, 500, 1000)
 STATUSES = ("draft", "active", "archived")
 DUPLICATES_KEY = "quality_show_duplicates"
+MODEL_ROWS = 200
 
 
 def _kpis(f: Filters) -> None:
@@ -88,6 +90,40 @@ def _product_drilldown(worst: pd.DataFrame) -> None:
     st.image([p["url"] for p in card["pictures"]], caption=[p["caption"] for p in card["pictures"]], width=200)
 
 
+def _models(f: Filters) -> None:
+    """Completeness per product model (group): its share of complete variants, then one model's variants."""
+    st.subheader("Completeness per model")
+    st.caption("A model is complete when every variant is; values a variant inherits from its model count.")
+    cols = st.columns(2)
+    with cols[0]:
+        search = model_picker.search("quality_model_search")
+    incomplete_only = cols[1].checkbox("Only models with incomplete variants", key="models_incomplete_only")
+    models = data.models_quality(f, incomplete_only, search, MODEL_ROWS)
+    if models.empty:
+        st.info(model_picker.NO_MODELS)
+        return
+    st.dataframe(models, hide_index=True, key="models_table", column_config={
+        "id": None, "variants": "Variants", "complete_variants": "Complete variants",
+        "complete_pct": st.column_config.ProgressColumn("Complete variants (%)", min_value=0, max_value=100,
+                                                        format="%.0f%%")})
+    st.download_button("Download CSV", models.to_csv(index=False).encode(), "models-completeness.csv", "text/csv",
+                       key="models_csv", help="The models shown, least complete first.")
+    chosen = model_picker.pick(models, "quality_model")
+    if chosen is None:
+        return
+    variants = data.model_variants_quality(chosen)
+    if variants.empty:
+        st.info("This model has no variants yet (archived ones are not shown).")
+        return
+    st.dataframe(variants, hide_index=True, key="model_variants_table", column_config={
+        "id": None,
+        "completeness": st.column_config.ProgressColumn("Completeness (%)", min_value=0, max_value=100,
+                                                        format="%d%%"),
+        "missing_fields": "Missing fields", "inherited": "Inherited from the model"})
+    st.download_button("Download CSV", variants.to_csv(index=False).encode(), "model-variants.csv", "text/csv",
+                       key="model_variants_csv", help="The chosen model's variants with their missing fields.")
+
+
 def _duplicates(f: Filters) -> None:
     st.subheader("Likely duplicates")
     st.caption("Same GTIN/EAN, same brand and normalized name, or near-identical names (trigram similarity).")
@@ -125,6 +161,7 @@ def render() -> None:
     _kpis(f)
     _heatmap_and_fields(f)
     _worst_records(f)
+    _models(f)
     _duplicates(f)
     _trend(f)
 
