@@ -23,7 +23,8 @@ def seed_command(
     products: Annotated[int, typer.Option("--products", "-n", min=0, help="how many products")] = 10_000,
     seed: Annotated[int, typer.Option("--seed", "-s", help="random seed: the same seed, the same catalog")] = 42,
 ) -> None:
-    """Fill an empty catalog with a deterministic, realistic demo catalog (categories, rules, stock, prices)."""
+    """Fill an empty catalog with a deterministic, realistic demo catalog: categories, rules, stock, prices, and
+    product groups (apparel in colors x sizes, phones in storage x colors) holding about 15% of the products."""
     from db.seed import CatalogNotEmptyError
 
     try:

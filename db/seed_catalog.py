@@ -122,7 +122,7 @@ LEAVES: tuple[Leaf, ...] = (
           Attr("color", "string", COLORS[:4]))),
     Leaf("electronics/mobile/smartphones", "Smartphones",
          ("Apple", "Samsung", "Google", "Xiaomi", "OnePlus", "Motorola", "Nothing"),
-         ("Galaxy", "Pixel", "Edge", "Nord", "Redmi", "Phone"), "AA-A999A", 700, 0.5,
+         ("iPhone", "Galaxy", "Pixel", "Redmi", "Nord", "Edge", "Phone"), "AA-A999A", 700, 0.5,
          "{storage_gb}GB {color}", "smartphone", 8,
          (Attr("storage_gb", "number", (128, 256, 512, 1024), required=True),
           Attr("color", "string", COLORS[:6], required=True),
@@ -252,4 +252,33 @@ DESCRIPTION_SENTENCES: tuple[str, ...] = (
     "Ships in recyclable packaging; free returns within 30 days.",
     "A versatile {noun} that fits equally well at home, at work or on the go.",
     "Compared with the previous generation it is lighter, quieter and more efficient.",
+)
+
+APPAREL_SIZES = ("S", "M", "L", "XL")
+APPAREL_SIZES_WIDE = ("XS", "S", "M", "L", "XL", "XXL")
+PHONE_STORAGE_GB = (128, 256, 512, 1024)
+
+
+@dataclass(frozen=True)
+class VariantModel:
+    """A kind of model the demo catalog sells as a product group: its leaf, the axes its variants differ on, the
+    values each axis is drawn from, and what a value adds to the model's base price."""
+
+    leaf_path: str
+    titles: tuple[str, ...]  # the group name ends with one of them
+    axes: tuple[str, ...]
+    weight: int  # share of the groups
+    colors: tuple[int, int]  # how many colors a model comes in (at least, at most)
+    surcharge: dict[Any, Decimal]  # by axis value; values not listed add nothing
+
+
+# Apparel in sizes x colors, phones in storage x colors: the XL and XXL cuts take more fabric, and every storage
+# step costs about what the big brands charge for it.
+VARIANT_MODELS: tuple[VariantModel, ...] = (
+    VariantModel("fashion/clothing/t-shirts", ("Crew Neck T-Shirt", "V-Neck T-Shirt", "Pocket T-Shirt"),
+                 ("color", "size"), 4, (4, 6), {"XL": Decimal(2), "XXL": Decimal(4)}),
+    VariantModel("fashion/clothing/jackets", ("Zip Hoodie", "Pullover Hoodie", "Fleece Jacket"),
+                 ("color", "size"), 2, (4, 6), {"XL": Decimal(5), "XXL": Decimal(10)}),
+    VariantModel("electronics/mobile/smartphones", ("Smartphone", "5G Smartphone"), ("storage_gb", "color"), 4, (3, 5),
+                 {256: Decimal(100), 512: Decimal(250), 1024: Decimal(450)}),
 )

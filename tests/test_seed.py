@@ -10,6 +10,7 @@ import psycopg
 import pytest
 from sqlalchemy import create_engine, pool
 
+from api.products.variants import GroupFacts, variant_key
 from catalog.settings import Settings
 from db import quality
 from db.migrate import upgrade
@@ -21,8 +22,12 @@ PRODUCTS = 2000
 CHECKSUM_SQL = """
 SELECT md5(string_agg(line, '|' ORDER BY line)) FROM (
     SELECT concat_ws(',', p.sku, p.name, p.description, p.brand, c.path, p.status, p.price, p.currency,
-                     p.attributes::text, p.images::text, p.completeness, p.missing_fields::text) AS line
-    FROM products p LEFT JOIN categories c ON c.id = p.category_id
+                     p.attributes::text, p.images::text, p.completeness, p.missing_fields::text, g.code,
+                     p.inherited::text, p.variant_key) AS line
+    FROM products p LEFT JOIN categories c ON c.id = p.category_id LEFT JOIN product_groups g ON g.id = p.group_id
+    UNION ALL
+    SELECT concat_ws(',', g.code, g.name, g.description, g.brand, c.path, g.images::text, g.axes::text)
+    FROM product_groups g LEFT JOIN categories c ON c.id = g.category_id
     UNION ALL
     SELECT concat_ws(',', p.sku, w.code, i.on_hand, i.reserved)
     FROM inventory i JOIN products p ON p.id = i.product_id JOIN warehouses w ON w.id = i.warehouse_id
@@ -160,6 +165,65 @@ def test_every_product_is_queued_for_the_indexer_and_triggers_are_back_on(seeded
         row = conn.execute("SELECT count(*) FROM outbox").fetchone()
         conn.rollback()
     assert row is not None and row[0] == PRODUCTS + 1
+
+
+def variants_by_group(url: str) -> dict[str, tuple[dict[str, Any], list[dict[str, Any]]]]:
+    """Each group (by code) with its variants, as rows."""
+    with connect(url) as conn, conn.cursor(row_factory=psycopg.rows.dict_row) as cur:
+        groups = {g["id"]: g for g in cur.execute("SELECT * FROM product_groups ORDER BY id")}
+        variants = cur.execute("SELECT p.*, (SELECT sum(on_hand - reserved) FROM inventory i "
+                               "WHERE i.product_id = p.id) AS available "
+                               "FROM products p WHERE group_id IS NOT NULL ORDER BY id").fetchall()
+    found: dict[str, tuple[dict[str, Any], list[dict[str, Any]]]] = {g["code"]: (g, []) for g in groups.values()}
+    for variant in variants:
+        found[groups[variant["group_id"]]["code"]][1].append(variant)
+    return found
+
+
+def test_apparel_comes_in_colors_and_sizes_and_phones_in_storage_and_colors(seeded: tuple[str, str]) -> None:
+    groups = variants_by_group(seeded[0])
+    variants = [v for _, members in groups.values() for v in members]
+    by_axes = {tuple(g["axes"]) for g, _ in groups.values()}
+
+    assert by_axes == {("color", "size"), ("storage_gb", "color")}
+    assert 0.10 * PRODUCTS <= len(variants) <= 0.20 * PRODUCTS
+    assert all(len(members) >= 4 for _, members in groups.values())
+    assert all(v["variant_key"] is not None for v in variants)
+    sizes = {v["attributes"]["size"] for v in variants if "size" in v["attributes"]}
+    assert {"S", "M", "L", "XL"} <= sizes
+    assert {v["attributes"]["storage_gb"] for v in variants if "storage_gb" in v["attributes"]} >= {256, 512}
+
+
+def test_every_variant_has_each_axis_distinct_values_and_its_groups_name(seeded: tuple[str, str]) -> None:
+    for group, members in variants_by_group(seeded[0]).values():
+        facts = GroupFacts(group["id"], group["code"], group["name"], group["brand"], group["category_id"],
+                           group["description"], group["images"], group["axes"])
+        axis_values = [tuple(v["attributes"].get(axis) for axis in group["axes"]) for v in members]
+
+        assert all(value not in (None, "") for values in axis_values for value in values), group["code"]
+        assert len(set(axis_values)) == len(members), group["code"]
+        assert [v["variant_key"] for v in members] == [variant_key(facts, v["attributes"]) for v in members]
+        assert all(v["name"] == group["name"] and "name" in v["inherited"] for v in members)
+        assert all(v["brand"] == group["brand"] and v["description"] == group["description"] for v in members)
+        assert all(v["sku"].startswith(group["code"] + "-") for v in members)
+
+
+def test_variant_prices_climb_with_storage_and_size_and_some_variants_sell_out(seeded: tuple[str, str]) -> None:
+    groups = list(variants_by_group(seeded[0]).values())
+    for group, members in groups:
+        price = {(v["attributes"]["color"], v["attributes"].get("size", v["attributes"].get("storage_gb"))):
+                 v["price"] for v in members}
+        for (color, step), amount in price.items():
+            if "storage_gb" in group["axes"]:  # each storage step costs more, in every color
+                assert all(amount < other for (c, s), other in price.items() if c == color and s > step)
+            elif step in ("XL", "XXL") and (color, "M") in price:
+                assert amount > price[color, "M"], group["code"]
+            elif step in ("XS", "S", "L") and (color, "M") in price:
+                assert amount == price[color, "M"], group["code"]
+    variants = [v for _, members in groups for v in members]
+    sold_out = sum(1 for v in variants if v["available"] == 0)
+
+    assert 0.05 * len(variants) <= sold_out <= 0.30 * len(variants)
 
 
 def test_a_catalog_with_data_is_never_seeded_again(seeded: tuple[str, str]) -> None:
