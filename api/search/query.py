@@ -80,6 +80,28 @@ BROWSE_RELEVANCE: Final = [{f.IN_STOCK: "desc"}, {f.ID: "asc"}]
 _WORD = re.compile(r"\w+(?:(?:[.'\u2019]|(?<=\d),(?=\d))\w+)*", re.UNICODE)
 
 
+@dataclass(frozen=True)
+class Steering:
+    """What merchandising rules (`api.search.rules`) do to one search's body."""
+
+    rule_ids: tuple[int, ...] = ()
+    scope: tuple[Body, ...] = ()
+    """Filters of the rules: in the query itself (hits and facets)."""
+    hidden: tuple[str, ...] = ()
+    """Lowercase SKUs never shown."""
+    boosts: tuple[tuple[Body, float], ...] = ()
+    """(filter, weight): under relevance, the score of the products the filter matches is multiplied by it."""
+    pins: tuple[tuple[str, int], ...] = ()
+    """(lowercase SKU, 1-based position), in the order they claim positions (placed by the service)."""
+    excluded_keys: tuple[str, ...] = ()
+    """Group keys of the pinned products shown: kept out of the ranked hits (they are placed, not ranked)."""
+    window: tuple[int, int] | None = None
+    """(from, size) of the ranked hits when pins take some places of the page."""
+
+
+NO_STEERING: Final = Steering()
+
+
 class BadCursor(ValueError):
     """The cursor is not one this API issued for this sort."""
 
@@ -176,6 +198,11 @@ def _any_of(options: Sequence[Body]) -> Body:
     return options[0] if len(options) == 1 else {"bool": {"should": list(options), "minimum_should_match": 1}}
 
 
+def boost_functions(boosts: Sequence[tuple[Body, float]]) -> list[Body]:
+    """Merchandising boosts as function_score functions (multiplied in)."""
+    return [{"filter": clause, "weight": weight} for clause, weight in boosts]
+
+
 def ranking_weights(groups: Sequence[tuple[str, Sequence[str]]]) -> list[Body]:
     """function_score functions: a factor per word group naming the product's category or its brand, and one for
     being in stock."""
@@ -201,7 +228,8 @@ def _required(clauses: Sequence[tuple[str, Body]], matching: Matching) -> Body:
                      "should": coverage}}
 
 
-def text_query(q: str, expansions: Expansions | None = None, matching: Matching = TYPO_TOLERANT) -> Body:
+def text_query(q: str, expansions: Expansions | None = None, matching: Matching = TYPO_TOLERANT,
+               boosts: Sequence[tuple[Body, float]] = ()) -> Body:
     """Every word must match somewhere (typo tolerant unless `matching` is EXACT); the exact phrase, words close
     together and prefixes score higher, and so do products whose category or brand the words name, and products
     in stock.
@@ -220,7 +248,7 @@ def text_query(q: str, expansions: Expansions | None = None, matching: Matching 
         closeness += [{"match_phrase": {f.NAME_EXACT: {"query": text, "boost": 10.0}}},
                       {"match_phrase": {f.NAME: {"query": text, "slop": 3, "boost": 3.0}}}]
     required["bool"]["should"] = [*required["bool"].get("should", []), *closeness]
-    ranked = {"function_score": {"query": required, "functions": ranking_weights(groups),
+    ranked = {"function_score": {"query": required, "functions": [*ranking_weights(groups), *boost_functions(boosts)],
                                  "score_mode": "multiply", "boost_mode": "multiply"}}
     typed = " ".join(q.split())
     exact = [{"term": {field: {"value": typed}}} for field in (f.SKU, f.SKU_COMPACT, f.NAME_WORDS)]
@@ -291,6 +319,10 @@ def confined_clauses(params: SearchParams) -> list[Body]:
     return [clause for name, values in params.confined if (clause := facet_filter(name, values)) is not None]
 
 
+def in_stock_filter(in_stock: bool) -> Body:
+    return {"term": {f.IN_STOCK: in_stock}}
+
+
 def facet_filter(name: str, values: Sequence[str]) -> Body | None:
     """The filter on one facet (`brand`, `category`, `attr.<name>`) for these values (any of them)."""
     if name == "category":
@@ -320,7 +352,7 @@ def filter_clauses(params: SearchParams) -> dict[str, Body]:
             bounds["lte"] = params.price_max
         clauses["price"] = {"range": {f.PRICE: bounds}}
     if params.in_stock is not None:
-        clauses["availability"] = {"term": {f.IN_STOCK: params.in_stock}}
+        clauses["availability"] = in_stock_filter(params.in_stock)
     return clauses
 
 
@@ -365,7 +397,7 @@ def did_you_mean(q: str) -> Body:
 
 def search_body(params: SearchParams, facet_keys: Sequence[str], expansions: Expansions | None = None,
                 matching: Matching = TYPO_TOLERANT, with_suggest: bool = False,
-                highlight_also: str | None = None, grouped: bool = False) -> Body:
+                highlight_also: str | None = None, grouped: bool = False, steering: Steering = NO_STEERING) -> Body:
     """The whole storefront request: hits, disjunctive facets and (`with_suggest`) did-you-mean in one round trip;
     `highlight_also`: more words to highlight (see `highlight`).
 
@@ -377,24 +409,39 @@ def search_body(params: SearchParams, facet_keys: Sequence[str], expansions: Exp
     and every facet counting models (see `facets.group_count`). Each variant is its own document, so filters on
     several attributes hold within one variant. Collapsed results page by offset (OpenSearch 2 refuses
     `collapse` with `search_after`).
+
+    `steering`: what merchandising rules add (their filters in the query, hidden SKUs left out of everything,
+    boosts in the relevance score, the pinned products kept out of the ranked hits and the page `window` the
+    ranked hits fill).
     """
     filters = filter_clauses(params)
-    scope = [active_only(), *confined_clauses(params)]
+    scope = [active_only(), *confined_clauses(params), *steering.scope]
     if "category" in filters:
         scope.append(filters.pop("category"))
     words = tokenize(params.q)
     found: Body = {"bool": {"filter": scope}}
+    if steering.hidden:
+        found["bool"]["must_not"] = [{"terms": {f.SKU: list(steering.hidden)}}]
+    sort = SORTS[params.sort] if words or params.sort != "relevance" else BROWSE_RELEVANCE
     if words:
-        found["bool"]["must"] = [text_query(params.q, expansions, matching)]
+        found["bool"]["must"] = [text_query(params.q, expansions, matching, steering.boosts)]
+    elif steering.boosts and params.sort == "relevance":  # browsing, boosted: the boosts are the only score
+        found = {"function_score": {"query": found, "functions": boost_functions(steering.boosts),
+                                    "score_mode": "multiply", "boost_mode": "replace"}}
+        sort = [{"_score": "desc"}, *BROWSE_RELEVANCE]
+    start, size = steering.window or (params.offset, params.per_page)
     body: Body = {
         "query": found,
-        "sort": SORTS[params.sort] if words or params.sort != "relevance" else BROWSE_RELEVANCE,
-        "size": params.per_page,
+        "sort": sort,
+        "size": size,
         "_source": SOURCE_FIELDS,
         "track_total_hits": True,
         "aggs": facets.aggregations(params, filters, facet_keys, by_group=grouped),
     }
     post_filter = combine(list(filters.values()))
+    if steering.excluded_keys:
+        kept_out: Body = {"bool": {"must_not": [{"terms": {f.GROUP_KEY: list(steering.excluded_keys)}}]}}
+        post_filter = kept_out if post_filter is None else {"bool": {"filter": [post_filter, kept_out]}}
     if post_filter is not None:
         body["post_filter"] = post_filter
     if grouped:
@@ -402,8 +449,8 @@ def search_body(params: SearchParams, facet_keys: Sequence[str], expansions: Exp
         body["aggs"][GROUPS_TOTAL] = groups_total(post_filter)
     if params.search_after is not None and not grouped:
         body["search_after"] = list(params.search_after)
-    elif params.offset:
-        body["from"] = params.offset
+    elif start:
+        body["from"] = start
     if params.sort == "relevance" and words:
         body["track_scores"] = True
     if words:
@@ -411,6 +458,17 @@ def search_body(params: SearchParams, facet_keys: Sequence[str], expansions: Exp
         if with_suggest:
             body["suggest"] = did_you_mean(params.q)
     return body
+
+
+def pins_body(params: SearchParams, steering: Steering) -> Body:
+    """The pinned products a shopper may be shown now: active, in stock, under every filter of the search."""
+    skus = list(dict.fromkeys(sku for sku, _ in steering.pins))
+    required = [active_only(), in_stock_filter(True), *confined_clauses(params), *steering.scope,
+                *filter_clauses(params).values(), {"terms": {f.SKU: skus}}]
+    found: Body = {"bool": {"filter": required}}
+    if steering.hidden:
+        found["bool"]["must_not"] = [{"terms": {f.SKU: list(steering.hidden)}}]
+    return {"size": len(skus), "query": found, "_source": [*SOURCE_FIELDS, f.GROUP_KEY]}
 
 
 def variants_body(found: Body, group_ids: Sequence[int], sort: str) -> Body:

@@ -7,6 +7,7 @@ attribute keys) is cached in-process, so the hot path is two Redis calls and one
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import math
 import re
@@ -25,7 +26,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.errors import InvalidInput, ServiceUnavailable
-from api.search import facets, query
+from api.search import facets, query, rules
 from api.search.analytics import AnalyticsRecorder, SearchRecord
 from api.search.cache import ResponseCache
 from api.search.freshness import wait_until_searchable
@@ -146,9 +147,21 @@ def build_params(*, q: str | None, category: str | None, brand: Sequence[str] | 
     )
 
 
-def cache_identity(params: SearchParams) -> str:
-    """The normalized request: equal for requests that must get equal answers."""
-    return _encoder.encode(msgspec.structs.replace(params, q=params.q.lower())).decode()
+def cache_identity(params: SearchParams, fired: Sequence[rules.Rule] = ()) -> str:
+    """The normalized request and the rules firing for it: equal for requests that must get equal answers."""
+    request = _encoder.encode(msgspec.structs.replace(params, q=params.q.lower())).decode()
+    return request + "".join(f"|rule:{rule.id}" for rule in fired)
+
+
+async def _firing(state: State, rt: SearchRuntime, params: SearchParams, generation: str | None
+                  ) -> list[rules.Rule]:
+    """The merchandising rules in force that fire for this search, under the settings generation given."""
+    book = await rt.rules.rules(state.sessions, generation)
+    if not book:
+        return []
+    expansions = await rt.synonyms.expansions(state.sessions, generation)
+    return await rt.rules.firing(state.opensearch, state.settings.index_alias, book, params.q, params.category,
+                                 expansions)
 
 
 # --- cached catalog knowledge ---------------------------------------------------------------------------------
@@ -192,6 +205,7 @@ class SearchRuntime:
     cache: ResponseCache
     recorder: AnalyticsRecorder
     synonyms: SynonymStore = field(default_factory=SynonymStore)
+    rules: rules.RuleBook = field(default_factory=rules.RuleBook)
     taxonomy: Taxonomy = field(default_factory=Taxonomy)
     taxonomy_loaded: float = float("-inf")
     taxonomy_misses: set[str] = field(default_factory=set)
@@ -367,13 +381,15 @@ def _suggestion(raw: dict[str, Any], q: str) -> str | None:
     return text_ if text_ and text_ != query.normalize_query(q) else None
 
 
-def _next_cursor(params: SearchParams, hits: list[dict[str, Any]], total: int, grouped: bool) -> str | None:
+def _next_cursor(params: SearchParams, hits: list[dict[str, Any]], ranked: list[dict[str, Any]], total: int,
+                 grouped: bool) -> str | None:
+    """`hits`: the page; `ranked`: its ranked hits (a search_after cursor continues after the last of them)."""
     if len(hits) < params.per_page or not hits or params.offset + len(hits) >= total:
         return None
     if grouped:
         after = params.offset + len(hits)
         return query.encode_cursor(params.sort, after) if after + params.per_page <= MAX_RESULT_WINDOW else None
-    return query.encode_cursor(params.sort, hits[-1]["sort"])
+    return query.encode_cursor(params.sort, ranked[-1]["sort"]) if ranked else None
 
 
 @dataclass
@@ -402,17 +418,21 @@ async def _facet_keys(rt: SearchRuntime, client: AsyncOpenSearch, alias: str, pa
 
 
 async def answer(state: State, rt: SearchRuntime, params: SearchParams, expansions: Mapping[str, tuple[str, ...]],
-                 fresh: bool = True, generation: str | None = None) -> SearchResponse:
+                 fresh: bool = True, generation: str | None = None, steer: query.Steering = query.NO_STEERING
+                 ) -> SearchResponse:
     """The answer to one search, computed (no cache): the exact first pass, and the second when it came back short.
     `generation`: the index generation it is computed under (whether the index holds variants is asked once per
-    generation)."""
+    generation); `steer`: what the merchandising rules firing for it do (see `api.search.rules`)."""
     client: AsyncOpenSearch = state.opensearch
     alias = state.settings.index_alias
     taxonomy = await rt.current_taxonomy(state.sessions, [params.category] if params.category else [])
     keys = await _facet_keys(rt, client, alias, params, taxonomy)
     # A search_after cursor comes from an ungrouped first page: the rest of it stays ungrouped.
     grouped = params.group and params.search_after is None and await rt.has_variants(client, alias, generation)
-    bodies = Bodies(params, keys, expansions, grouped)
+    pinned: list[tuple[int, dict[str, Any]]] = []
+    if steer.pins and params.search_after is None:  # cursor pages show the ranking as it is
+        pinned, steer = await _place_pins(client, alias, params, steer)
+    bodies = Bodies(params, keys, expansions, grouped, steer)
     first = bodies.build(query.EXACT)
     groups = len(query.word_groups(params.q, expansions))
     widened = None
@@ -438,7 +458,9 @@ async def answer(state: State, rt: SearchRuntime, params: SearchParams, expansio
             params = second.params or params
             if second.matching.relaxed:
                 relaxed = Relaxed(dropped=list(second.matching.dropped), any_word=second.matching.any_word)
-    hits = raw.get("hits", {}).get("hits", [])
+    ranked = raw.get("hits", {}).get("hits", [])
+    hits = _with_pins(ranked, pinned, params.offset, params.per_page) if pinned else ranked
+    total += len(pinned)
     aggs = raw.get("aggregations", {})
     models = await _models(state, body, hits, params.sort) if grouped else {}
     paths = [b["key"] for b in facets._buckets(aggs.get("category"))]
@@ -448,8 +470,50 @@ async def answer(state: State, rt: SearchRuntime, params: SearchParams, expansio
         query=params.q if not corrected else suggestion or params.q, total=total, page=params.page,
         per_page=params.per_page, items=[_item(h, models) for h in hits],
         facets=facets.parse(aggs, keys, taxonomy.names), did_you_mean=suggestion, corrected=corrected,
-        relaxed=relaxed, next_cursor=_next_cursor(params, hits, total, grouped), fresh=fresh, took_ms=0.0,
+        relaxed=relaxed, next_cursor=_next_cursor(params, hits, ranked, total, grouped), fresh=fresh, took_ms=0.0,
+        applied_rules=list(steer.rule_ids),
     )
+
+
+async def _place_pins(client: AsyncOpenSearch, alias: str, params: SearchParams, steer: query.Steering
+                      ) -> tuple[list[tuple[int, dict[str, Any]]], query.Steering]:
+    """The sellable pinned products at their (0-based) places on this page, and the steering that keeps them out
+    of the ranked hits and leaves the page's other places to those (one light request before the search)."""
+    raw = await _opensearch(client, alias, query.pins_body(params, steer), "hits.hits._source")
+    by_sku = {hit["_source"][f.SKU].lower(): hit for hit in raw.get("hits", {}).get("hits", [])}
+    taken: dict[int, dict[str, Any]] = {}
+    keys: list[str] = []
+    for sku, position in steer.pins:
+        hit = by_sku.get(sku)
+        if hit is None or hit["_source"][f.GROUP_KEY] in keys:  # not sellable now, or its model is placed
+            continue
+        place = position - 1
+        while place in taken:
+            place += 1
+        taken[place] = {**hit, "_score": None}
+        keys.append(hit["_source"][f.GROUP_KEY])
+    start, size = params.offset, params.per_page
+    before = sum(1 for place in taken if place < start)
+    on_page = sorted((place, hit) for place, hit in taken.items() if start <= place < start + size)
+    window = (start - before, size - len(on_page))
+    return on_page, dataclasses.replace(steer, excluded_keys=tuple(keys), window=window)
+
+
+def _with_pins(ranked: list[dict[str, Any]], pinned: list[tuple[int, dict[str, Any]]], start: int, size: int
+               ) -> list[dict[str, Any]]:
+    """The page: each pinned product at its place, the ranked hits in the others (pins placed past the last
+    ranked hit follow it)."""
+    places = dict(pinned)
+    rest = iter(ranked)
+    page: list[dict[str, Any]] = []
+    for place in range(start, start + size):
+        if place in places:
+            page.append(places.pop(place))
+        elif (hit := next(rest, None)) is not None:
+            page.append(hit)
+        else:
+            break
+    return page + [hit for _, hit in sorted(places.items())]
 
 
 @dataclass(frozen=True)
@@ -460,11 +524,12 @@ class Bodies:
     keys: Sequence[str]
     expansions: Mapping[str, tuple[str, ...]]
     grouped: bool
+    steer: query.Steering = query.NO_STEERING
 
     def build(self, matching: query.Matching, params: SearchParams | None = None,
               highlight_also: str | None = None) -> dict[str, Any]:
         return query.search_body(params or self.params, self.keys, self.expansions, matching,
-                                 highlight_also=highlight_also, grouped=self.grouped)
+                                 highlight_also=highlight_also, grouped=self.grouped, steering=self.steer)
 
 
 def _total(raw: dict[str, Any]) -> int:
@@ -556,13 +621,23 @@ async def search(state: State, request: SearchRequest) -> SearchResponse:
     fresh = True
     if request.after_change is not None:
         fresh = await wait_until_searchable(state.sessions, request.after_change)
-    found = await rt.cache.lookup("q", cache_identity(params) if request.use_cache else None)
+    # The rules firing for this search are part of what the answer is cached under (a rule starting or ending
+    # changes it); they are worked out with the rules and synonyms of the last known settings generation, and again
+    # if the lookup shows the settings moved since.
+    fired = await _firing(state, rt, params, rt.synonyms.generation)
+    found = await rt.cache.lookup("q", cache_identity(params, fired) if request.use_cache else None)
+    if found.generations[1] != rt.synonyms.generation or rt.synonyms.generation is None:
+        now_fired = await _firing(state, rt, params, found.generations[1])
+        if [r.id for r in now_fired] != [r.id for r in fired]:
+            key = rt.cache.key("q", cache_identity(params, now_fired)) if found.key else None
+            found = dataclasses.replace(found, key=key, payload=None)
+        fired = now_fired
     if found.payload is not None:
         response = _search_decoder.decode(found.payload)
         response.fresh = fresh
     else:
         expansions = await rt.synonyms.expansions(state.sessions, found.generations[1])
-        response = await answer(state, rt, params, expansions, fresh, found.generations[0])
+        response = await answer(state, rt, params, expansions, fresh, found.generations[0], rules.steering(fired))
         if fresh:
             rt.cache.put_later(found, _encoder.encode(response))
     response.took_ms = round((time.perf_counter() - started) * 1000, 2)

@@ -73,6 +73,11 @@ class SynonymStore:
                 self._loaded_at = time.monotonic()
         return self._expansions
 
+    @property
+    def generation(self) -> str | None:
+        """The settings generation the map was loaded under (None before the first load)."""
+        return self._generation
+
     def invalidate(self) -> None:
         self._loaded_at = float("-inf")
 
