@@ -56,6 +56,10 @@ WHERE id = %(id)s
 """
 
 WAREHOUSES_SQL = "SELECT code, id FROM warehouses"
+# The group each of these products is a variant of (products of their own are left out).
+GROUP_OF_SKUS_SQL = """
+SELECT lower(sku), group_id FROM products WHERE lower(sku) = ANY(%(skus)s) AND group_id IS NOT NULL
+"""
 RESERVED_SQL = """
 SELECT lower(p.sku), i.warehouse_id, i.reserved FROM products p JOIN inventory i ON i.product_id = p.id
 WHERE lower(p.sku) = ANY(%(skus)s) AND i.reserved > 0

@@ -1,5 +1,6 @@
 """Spreadsheet import: a CSV and an XLSX with broken rows get a per-row report and import the good rows (or, atomic,
-nothing); dry runs write nothing; jobs are processed off the request by the worker, restart-safe; `catalog import`."""
+nothing); `group_code` imports variants into their product group; dry runs write nothing; jobs are processed off
+the request by the worker, restart-safe; `catalog import`."""
 
 from __future__ import annotations
 
@@ -46,7 +47,7 @@ def sheet(catalog_rows: Any, unique: str) -> dict[str, Any]:
     existing = catalog_rows.product(sku=f"OLD-{unique}", name="Old name", price="5.00", status="draft")
     same = catalog_rows.product(sku=f"SAME-{unique}", name="Same", price="7.00", status="draft")
     rows = [
-        [f"NEW-{unique}", "New kettle", "19.99", "USD", "active", category, "red", "12", "G1"],  # 2 created
+        [f"NEW-{unique}", "New kettle", "19.99", "USD", "active", category, "red", "12", ""],  # 2 created
         [f"OLD-{unique}", "New name", "", "", "", "", "", "", ""],  # 3 updated (name only)
         [f"SAME-{unique}", "", "", "", "", "", "", "", ""],  # 4 unchanged
         [f"BADPRICE-{unique}", "Kettle", "abc", "", "", "", "", "", ""],  # 5 price
@@ -56,6 +57,7 @@ def sheet(catalog_rows: Any, unique: str) -> dict[str, Any]:
         [f"NEGSTOCK-{unique}", "Kettle", "3", "", "", "", "", "-4", ""],  # 9 stock
         [f"BADSTATUS-{unique}", "Kettle", "3", "", "sold", "", "", "", ""],  # 10 status
         ["bad sku!", "Kettle", "3", "", "", "", "", "", ""],  # 11 sku
+        [f"BADGROUP-{unique}", "Kettle", "3", "", "", "", "", "", "no spaces!"],  # 12 group code
     ]
     header = [h.format(wh=code) for h in HEADER]
     return {"header": header, "rows": rows, "existing": existing, "same": same, "code": code, "unique": unique}
@@ -69,6 +71,7 @@ EXPECTED_ERRORS = [
     (9, "stock.{code}", "INVALID_STOCK"),
     (10, "status", "INVALID_VALUE"),
     (11, "sku", "INVALID_VALUE"),
+    (12, "group_code", "INVALID_VALUE"),
 ]
 
 
@@ -81,14 +84,16 @@ def as_csv(sheet: dict[str, Any]) -> bytes:
 
 
 def as_xlsx(sheet: dict[str, Any]) -> bytes:
+    """As a spreadsheet program saves it: prices as numbers, empty cells empty."""
     from openpyxl import Workbook
 
     workbook = Workbook()
     ws = workbook.active
     assert ws is not None
     ws.append(sheet["header"])
+    price = sheet["header"].index("price")
     for row in sheet["rows"]:
-        ws.append([float(v) if v.replace(".", "").isdigit() and i == 2 else (v or None) for i, v in enumerate(row)])
+        ws.append([float(v) if v.replace(".", "").isdigit() and i == price else (v or None) for i, v in enumerate(row)])
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
@@ -118,13 +123,11 @@ async def upload(client: Client, headers: Headers, body: bytes, content_type: st
 
 def check_report(job: dict[str, Any], sheet: dict[str, Any]) -> None:
     assert job["status"] == "done", job
-    rejected = [(e["row"], e["column"], e["code"]) for e in job["errors"] if e["code"] != "COLUMN_IGNORED"]
+    rejected = [(e["row"], e["column"], e["code"]) for e in job["errors"]]
     expected = [(row, column.format(code=sheet["code"]), code) for row, column, code in EXPECTED_ERRORS]
     assert rejected == expected, job["errors"]
     assert all(e["message"] for e in job["errors"])
-    ignored = [e for e in job["errors"] if e["code"] == "COLUMN_IGNORED"]
-    assert [(e["row"], e["column"]) for e in ignored] == [(1, "group_code")]
-    assert job["total_rows"] == job["processed_rows"] == 10
+    assert job["total_rows"] == job["processed_rows"] == 11
 
 
 @pytest.mark.parametrize("kind", ["csv", "xlsx"])
@@ -141,7 +144,7 @@ async def test_a_spreadsheet_with_broken_rows_imports_the_good_ones_with_a_repor
     assert queued["status"] == "queued" and queued["format"] == kind
     job = await finished(client, auth_headers, queued["id"])
     check_report(job, sheet)
-    assert job["counts"] == {"created": 1, "updated": 1, "unchanged": 1, "rejected": 7}
+    assert job["counts"] == {"created": 1, "updated": 1, "unchanged": 1, "rejected": 8}
     unique = sheet["unique"]
     created = (await client.get(f"/products/by-sku/NEW-{unique}", headers=auth_headers("analyst"))).json()
     assert created["price"] == 19.99 and created["attributes"] == {"color": "red"}
@@ -153,6 +156,45 @@ async def test_a_spreadsheet_with_broken_rows_imports_the_good_ones_with_a_repor
     assert catalog_rows.scalar("SELECT count(*) FROM products WHERE sku LIKE %s", (f"BAD%-{unique}",)) == 0
 
 
+def tee_sheet(unique: str, code: str) -> dict[str, Any]:
+    """Four variants of a t-shirt in two colors and two sizes, and one row without a size."""
+    rows = [[f"TEE-{unique}-{color}-{size}", f"Tee {unique}", "Loom", "12.50", color, size, code]
+            for color in ("red", "blue") for size in ("S", "M")]
+    rows.append([f"TEE-{unique}-red", f"Tee {unique}", "Loom", "12.50", "red", "", code])  # row 6: no size
+    return {"header": ["sku", "name", "brand", "price", "attr.color", "attr.size", "group_code"], "rows": rows}
+
+
+@pytest.mark.parametrize("kind", ["csv", "xlsx"])
+async def test_rows_with_a_group_code_import_as_variants_of_one_group(
+    client: Client, auth_headers: Headers, import_worker: ImportWorker, unique: str, kind: str
+) -> None:
+    code = f"TEE-{unique}"
+    sheet = tee_sheet(unique, code)
+    body, content_type = (as_csv(sheet), "text/csv") if kind == "csv" else (as_xlsx(sheet), XLSX)
+    job = await finished(client, auth_headers, (await upload(client, auth_headers, body, content_type))["id"])
+    assert job["status"] == "done", job
+    assert job["counts"] == {"created": 4, "updated": 0, "unchanged": 0, "rejected": 1}
+    assert [(e["row"], e["column"], e["code"]) for e in job["errors"]] == [(6, "attr.size", "MISSING_VARIANT_AXIS")]
+    assert "size" in job["errors"][0]["message"]
+
+    listed = await client.get("/product-groups", params={"code": code.lower()}, headers=auth_headers("analyst"))
+    (group,) = listed.json()
+    assert group["axes"] == ["color", "size"] and group["variant_count"] == 4
+    assert group["name"] == f"Tee {unique}" and group["brand"] == "Loom"
+    variants = (await client.get(f"/product-groups/{group['id']}", headers=auth_headers("analyst"))).json()["variants"]
+    assert sorted(v["sku"] for v in variants) == sorted(row[0] for row in sheet["rows"][:4])
+    assert all(v["price"] == 12.5 and {"name", "brand"} <= set(v["inherited"]) for v in variants)
+
+    # A later file sends a new color without a name: it joins the group and takes the group's name.
+    later = {"header": ["sku", "price", "attr.color", "attr.size", "group_code"],
+             "rows": [[f"TEE-{unique}-green-S", "13", "green", "S", code]]}
+    body, content_type = (as_csv(later), "text/csv") if kind == "csv" else (as_xlsx(later), XLSX)
+    job = await finished(client, auth_headers, (await upload(client, auth_headers, body, content_type))["id"])
+    assert job["counts"] == {"created": 1, "updated": 0, "unchanged": 0, "rejected": 0}, job
+    green = (await client.get(f"/products/by-sku/TEE-{unique}-green-S", headers=auth_headers("analyst"))).json()
+    assert green["group_id"] == group["id"] and green["name"] == f"Tee {unique}" and green["brand"] == "Loom"
+
+
 async def test_atomic_imports_nothing_when_a_row_is_rejected(
     client: Client, auth_headers: Headers, import_worker: ImportWorker, sheet: dict[str, Any], catalog_rows: Any
 ) -> None:
@@ -160,7 +202,7 @@ async def test_atomic_imports_nothing_when_a_row_is_rejected(
         client, auth_headers, (await upload(client, auth_headers, as_csv(sheet), "text/csv", atomic="true"))["id"]
     )
     check_report(job, sheet)
-    assert job["counts"] == {"created": 0, "updated": 0, "unchanged": 0, "rejected": 7}
+    assert job["counts"] == {"created": 0, "updated": 0, "unchanged": 0, "rejected": 8}
     assert "Nothing imported" in job["message"]
     assert catalog_rows.scalar("SELECT name FROM products WHERE id = %s", (sheet["existing"],)) == "Old name"
     assert catalog_rows.scalar("SELECT count(*) FROM products WHERE sku = %s", (f"NEW-{sheet['unique']}",)) == 0
@@ -184,7 +226,7 @@ async def test_a_dry_run_reports_everything_and_writes_nothing(
         client, auth_headers, (await upload(client, auth_headers, as_xlsx(sheet), XLSX, dry_run="true"))["id"]
     )
     check_report(job, sheet)
-    assert job["counts"] == {"created": 1, "updated": 1, "unchanged": 1, "rejected": 7}
+    assert job["counts"] == {"created": 1, "updated": 1, "unchanged": 1, "rejected": 8}
     assert job["message"].startswith("Dry run")
     assert catalog_rows.scalar("SELECT name FROM products WHERE id = %s", (sheet["existing"],)) == "Old name"
     assert catalog_rows.scalar("SELECT count(*) FROM products WHERE sku = %s", (f"NEW-{sheet['unique']}",)) == 0

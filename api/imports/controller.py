@@ -38,9 +38,13 @@ class ImportController(Controller):
     ) -> Response[ImportRead]:
         """The file is the body (Content-Type text/csv or the XLSX type) or the `file` field of a multipart form.
         Columns: sku (required), name, description, brand, price, currency, status, category_id or category
-        (a path), images (`|`-separated), attr.<name>, stock.<WAREHOUSE CODE>; group_code is ignored (no product
-        groups yet). A worker imports it: follow GET /imports/{id}. `dry_run` validates without writing; `atomic`
-        imports nothing when any row is rejected (otherwise the good rows are imported)."""
+        (a path), images (`|`-separated), attr.<name>, stock.<WAREHOUSE CODE>, and group_code: the product group
+        the row is a variant of (created from its first row when no group has the code; the variant needs a value
+        for each of the group's axes, else the row is rejected with MISSING_VARIANT_AXIS). An empty cell keeps the
+        value; for a variant, a cell that repeats its group's name, brand, category, description or images keeps
+        it inherited, so an export imports back unchanged. A worker imports it: follow GET /imports/{id}.
+        `dry_run` validates without writing; `atomic` imports nothing when any row is rejected (otherwise the good
+        rows are imported)."""
         job = await service.queue(sessions, request, filename, dry_run, atomic, principal.user_id)
         return Response(job, status_code=HTTP_202_ACCEPTED, headers={"Location": f"/imports/{job.id}"})
 

@@ -4,8 +4,11 @@ Columns: the product fields (`sku` required; `category` takes a category path in
 separated by `|`), `attr.<name>` for attributes (together they replace the product's attributes), and
 `stock.<WAREHOUSE CODE>` for the units on hand there. Attribute cells take their type from the attribute's
 definition; undefined ones are numbers when they read like one (not long digit codes), lists when `|`-separated.
-`id` (as exported) is ignored. `group_code` is accepted and ignored with one warning: product groups do not exist
-yet. An empty cell leaves the field as it is.
+`id` (as exported) is ignored. `group_code` puts the row's product in that product group (a variant), creating the
+group from the first row with the code when none has it yet (`api.groups.service.groups_by_code`); the variant needs
+a value for each of the group's axes (else MISSING_VARIANT_AXIS). An empty cell leaves the field as it is, and for a
+variant a name, brand, category, description or images cell that repeats its group's value leaves it inherited
+(`leave_inherited`), so an exported catalog imports back unchanged.
 """
 
 from __future__ import annotations
@@ -22,10 +25,11 @@ import msgspec
 
 from api.products.schemas import BulkItem
 from api.products.validation import Reference
+from api.products.variants import INHERITABLE, GroupFacts
 
-PRODUCT_COLUMNS = ("sku", "name", "description", "brand", "price", "currency", "status", "category_id", "images")
+PRODUCT_COLUMNS = ("sku", "name", "description", "brand", "price", "currency", "status", "category_id", "images",
+                   "group_code")
 IGNORED_COLUMNS = ("id",)
-GROUP_COLUMN = "group_code"
 ATTR_PREFIX, STOCK_PREFIX = "attr.", "stock."
 _ATTRIBUTE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 _AT_PATH = re.compile(r"at `\$\.([a-z_]+)(?:\.([a-z0-9_]+))?`|in `\$\.([a-z_]+)`")
@@ -57,7 +61,6 @@ class Columns:
     stock: dict[int, tuple[str, int]] = field(default_factory=dict)
     category_path: int | None = None
     problems: list[RowError] = field(default_factory=list)
-    warnings: list[RowError] = field(default_factory=list)
 
 
 @dataclass
@@ -132,12 +135,6 @@ def plan_columns(header: list[str], warehouses: dict[str, int]) -> Columns:
             cols.category_path = index
         elif key in IGNORED_COLUMNS or key == "":
             continue
-        elif key == GROUP_COLUMN:
-            cols.warnings.append(
-                RowError(
-                    1, name, "COLUMN_IGNORED", "Product groups (variants) do not exist yet; group_code is ignored."
-                )
-            )
         elif key.startswith(ATTR_PREFIX):
             attribute = key.removeprefix(ATTR_PREFIX)
             if not _ATTRIBUTE_NAME.match(attribute):
@@ -216,7 +213,7 @@ def _field(name: str, value: Any) -> Any:
         return int(str(value))
     if name == "images":
         return [part for part in re.split(r"[|\s]+", str(value)) if part]
-    if name in ("sku", "currency", "status") and isinstance(value, float) and value.is_integer():
+    if name in ("sku", "currency", "status", "group_code") and isinstance(value, float) and value.is_integer():
         return str(int(value))
     return value if isinstance(value, str) else str(value)
 
@@ -283,6 +280,16 @@ def to_row(number: int, values: list[Any], cols: Columns, ref: Reference, kinds:
         except msgspec.ValidationError as exc:
             errors.append(_validation_error(number, str(exc)))
     return Row(number, item, stock, errors)
+
+
+def leave_inherited(item: BulkItem, group: GroupFacts) -> None:
+    """Unset the fields whose cell repeats what the group gives its variants (name, brand, category, description,
+    images): the variant keeps inheriting them and follows later changes to the group, instead of turning the
+    copies an export wrote out into values of its own. A cell that differs is the variant's own value."""
+    for name in INHERITABLE:
+        value = getattr(item, name)
+        if value is not msgspec.UNSET and value == group.value(name):
+            setattr(item, name, msgspec.UNSET)
 
 
 def column_of(field_name: str) -> str:

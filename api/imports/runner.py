@@ -17,9 +17,11 @@ from typing import Any
 from psycopg.types.json import Jsonb
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from api.groups import service as groups
 from api.imports import parsing
 from api.products import bulk, validation
-from api.products.schemas import BulkItemResult
+from api.products import service as products
+from api.products.schemas import BulkItem, BulkItemResult
 from catalog.settings import Settings
 from db import imports as db
 from db.session import set_actor
@@ -110,13 +112,10 @@ class ImportRun:
         self.codes = {wid: code for code, wid in warehouses.items()}
         cols = parsing.plan_columns(header, warehouses)
         if cols.problems:
-            for problem in [*cols.problems, *cols.warnings]:
+            for problem in cols.problems:
                 self.tally.reject(problem)
             await self.finish("failed", "The header has problems (see errors, row 1); nothing was imported.")
             return
-        if self.tally.processed == 0:
-            for warning in cols.warnings:
-                self.tally.reject(warning)
         self._first_rows(rows, cols)
         async with self.sessions() as session, session.begin():
             await _execute(session, db.TOTAL_SQL, {"id": self.job.id, "total": len(rows)})
@@ -194,6 +193,7 @@ class ImportRun:
                 )
         await self._check_reserved(session, [r for r in parsed if r.item is not None and r.stock and not r.errors])
         good = [r for r in parsed if r.item is not None and not r.errors]
+        await self._leave_inherited(session, [r.item for r in good if r.item is not None])
         items = [bulk.ParsedItem(r.number, r.item) for r in good]
         results = {res.index: res for res in await bulk.write_chunk(session, items, self.settings.default_currency)}
         restocked = await self._set_stock(session, good, results)
@@ -210,6 +210,26 @@ class ImportRun:
                 self.tally.updated += 1
             else:
                 self.tally.unchanged += 1
+
+    @staticmethod
+    async def _leave_inherited(session: AsyncSession, items: list[BulkItem]) -> None:
+        """Place the variants first (creating the groups new codes name, from their first row, as the bulk write
+        would), so cells that repeat their group's values can be left out (`parsing.leave_inherited`)."""
+        coded = [item for item in items if isinstance(item.group_code, str)]
+        by_code = await groups.groups_by_code(session, coded) if coded else {}
+        plain = [item.sku.lower() for item in items if not isinstance(item.group_code, str)]
+        current = dict(await _execute(session, db.GROUP_OF_SKUS_SQL, {"skus": plain})) if plain else {}
+        targets: dict[str, int] = {}
+        for item in items:
+            target = by_code.get(item.group_code.lower()) if isinstance(item.group_code, str) else current.get(
+                item.sku.lower())
+            if isinstance(target, int):
+                targets[item.sku.lower()] = target
+        facts = await products.load_groups(session, list(set(targets.values())))
+        for item in items:
+            group = facts.get(targets.get(item.sku.lower(), -1))
+            if group is not None:
+                parsing.leave_inherited(item, group)
 
     @staticmethod
     def _bulk_error(number: int, result: BulkItemResult | None) -> parsing.RowError:

@@ -25,8 +25,8 @@ class ImportError_(Struct):
 
 class ImportRead(Struct):
     """`status`: queued, running, done (the report is final) or failed (the file or its header could not be used;
-    nothing was imported). `errors`: one line per rejected row, plus header lines (row 1) such as an ignored
-    `group_code` column (code COLUMN_IGNORED, not counted as rejected)."""
+    nothing was imported). `errors`: one line per rejected row (e.g. MISSING_VARIANT_AXIS for a variant without a
+    value for one of its group's axes, `column` naming it), and for a failed job the header's problems (row 1)."""
 
     id: uuid.UUID
     status: str
