@@ -31,6 +31,7 @@ from api.products.controller import ProductController
 from api.quality.background import quality_lifespan
 from api.quality.controller import QualityController
 from api.search.controller import SearchController, SynonymController
+from api.search.preview_controller import SearchPreviewController
 from api.search.rules_controller import SearchRuleController
 from api.users.controller import UserController
 from api.users.v1_controller import V1UserController
@@ -56,6 +57,7 @@ ROUTES: list[ControllerRouterHandler] = [
     SearchController,
     SynonymController,
     SearchRuleController,
+    SearchPreviewController,
     HistoryController,
     ChangeController,
     WebhookController,

@@ -215,3 +215,37 @@ async def test_a_rule_applies_only_within_its_time_window(
     await asyncio.sleep(max(0.0, (now + timedelta(seconds=2.2) - datetime.now(UTC)).total_seconds()))
     started = await cached_search(shop, q=f"{w} scarf")  # nothing changed but the clock: not the cached answer
     assert skus(started)[0] == promoted["sku"] and started["applied_rules"] == [soon["id"]]
+
+
+async def test_the_preview_shows_the_rules_that_fired_and_why_each_hit_ranks_there(
+        shop: Client, auth_headers: Headers, consumer: OutboxConsumer, catalog_rows: CatalogRows,
+        unique: str) -> None:
+    w = word(unique)
+    plain = await create(shop, auth_headers, name=f"{w} Rice Cooker Basic", brand="Plain")
+    boosted = await create(shop, auth_headers, name=f"{w} Rice Cooker Deluxe", brand=f"Zen {unique}")
+    promoted = await create(shop, auth_headers, name=f"{w} Steamer")
+    catalog_rows.stock(boosted["id"], on_hand=3)
+    catalog_rows.stock(promoted["id"], on_hand=3)
+    consumer.drain()
+    boost = await rule(shop, auth_headers, name="zen first", when={"query": f"{w} rice cooker"},
+                       boost=[{"filter": {"brand": f"Zen {unique}"}, "weight": 3}])
+    pin = await rule(shop, auth_headers, name="steamer on top", when={"query": "cooker", "match": "contains"},
+                     pin=[{"sku": promoted["sku"], "position": 1}])
+    assert_error(await shop.get("/search/preview", params={"q": "x"}), 401, "NOT_AUTHENTICATED")
+    response = await shop.get("/search/preview", params={"q": f"{w} rice cooker"}, headers=auth_headers("analyst"))
+    assert response.status_code == 200, response.text
+    preview = response.json()
+    assert [r["id"] for r in preview["rules"]] == [boost["id"], pin["id"]]
+    assert preview["rules"][0]["name"] == "zen first"
+    assert [i["id"] for i in preview["search"]["items"]] == [promoted["id"], boosted["id"], plain["id"]]
+    first, second, third = preview["explanations"]
+    assert first["pinned"] and first["score"] is None and first["factors"] == []
+    reasons = {factor["reason"]: factor for factor in second["factors"]}
+    assert reasons[f"boost of rule {boost['id']}"]["weight"] == 3 and "in stock" in reasons
+    assert not third["pinned"] and all("boost" not in factor["reason"] for factor in third["factors"])
+    for explained in (second, third):
+        product = 1.0
+        for factor in explained["factors"]:
+            product *= factor["weight"]
+        assert abs(explained["text_match"] * product - explained["score"]) < 1e-3 * explained["score"]
+    assert preview["search"]["applied_rules"] == [boost["id"], pin["id"]]

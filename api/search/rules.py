@@ -117,6 +117,7 @@ RULE_FIELDS: Final = ("name", "when", "pin", "hide", "boost", "filter", "starts_
 @dataclass(frozen=True)
 class Rule:
     id: int
+    name: str
     terms: tuple[str, ...] | None
     """The analysed query (None: any query)."""
     match: str
@@ -161,7 +162,7 @@ def _combined(clauses: Sequence[query.Body]) -> query.Body:
 def to_rule(row: Row[Any]) -> Rule:
     when = row.when_
     return Rule(
-        id=int(row.id), terms=tuple(row.query_terms) if row.query_terms else None, match=when["match"],
+        id=int(row.id), name=row.name, terms=tuple(row.query_terms) if row.query_terms else None, match=when["match"],
         category=when.get("category"), pins=tuple((p["sku"].lower(), int(p["position"])) for p in row.pin),
         hidden=tuple(sku.lower() for sku in row.hide),
         boosts=tuple((_combined(filter_clauses(b["filter"])), float(b["weight"])) for b in row.boost),

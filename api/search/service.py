@@ -153,8 +153,8 @@ def cache_identity(params: SearchParams, fired: Sequence[rules.Rule] = ()) -> st
     return request + "".join(f"|rule:{rule.id}" for rule in fired)
 
 
-async def _firing(state: State, rt: SearchRuntime, params: SearchParams, generation: str | None
-                  ) -> list[rules.Rule]:
+async def firing(state: State, rt: SearchRuntime, params: SearchParams, generation: str | None
+                 ) -> list[rules.Rule]:
     """The merchandising rules in force that fire for this search, under the settings generation given."""
     book = await rt.rules.rules(state.sessions, generation)
     if not book:
@@ -296,7 +296,7 @@ async def _opensearch(client: AsyncOpenSearch, alias: str, body: dict[str, Any],
         return result
 
 
-async def _opensearch_many(client: AsyncOpenSearch, alias: str, bodies: Sequence[dict[str, Any]], filter_path: str,
+async def opensearch_many(client: AsyncOpenSearch, alias: str, bodies: Sequence[dict[str, Any]], filter_path: str,
                            params: SearchParams | None = None) -> list[dict[str, Any]]:
     """Several searches in one round trip (`_msearch`; OpenSearch runs them side by side), failing as one."""
     lines = b"".join(b"{}\n" + _encoder.encode(body) + b"\n" for body in bodies)
@@ -417,12 +417,22 @@ async def _facet_keys(rt: SearchRuntime, client: AsyncOpenSearch, alias: str, pa
     return facet_keys(params, taxonomy, common)
 
 
+@dataclass
+class Trace:
+    """How an answer came about, for the search preview: the parameters of the pass shown (a corrected spelling
+    replaces the query) and the ids of the pinned products on the page."""
+
+    params: SearchParams | None = None
+    pinned: set[int] = field(default_factory=set)
+
+
 async def answer(state: State, rt: SearchRuntime, params: SearchParams, expansions: Mapping[str, tuple[str, ...]],
-                 fresh: bool = True, generation: str | None = None, steer: query.Steering = query.NO_STEERING
-                 ) -> SearchResponse:
+                 fresh: bool = True, generation: str | None = None, steer: query.Steering = query.NO_STEERING,
+                 trace: Trace | None = None) -> SearchResponse:
     """The answer to one search, computed (no cache): the exact first pass, and the second when it came back short.
     `generation`: the index generation it is computed under (whether the index holds variants is asked once per
-    generation); `steer`: what the merchandising rules firing for it do (see `api.search.rules`)."""
+    generation); `steer`: what the merchandising rules firing for it do (see `api.search.rules`); `trace`: filled
+    in for the preview."""
     client: AsyncOpenSearch = state.opensearch
     alias = state.settings.index_alias
     taxonomy = await rt.current_taxonomy(state.sessions, [params.category] if params.category else [])
@@ -440,7 +450,7 @@ async def answer(state: State, rt: SearchRuntime, params: SearchParams, expansio
         # Three words or more usually name one product (most such queries find fewer than a page): the widened
         # search rides along in the same round trip, and when it finds more, no probe is needed.
         widened_body = bodies.build(query.WIDENED_EXACT)
-        raw, widened = await _opensearch_many(client, alias, [first, widened_body], query.SEARCH_FILTER_PATH, params)
+        raw, widened = await opensearch_many(client, alias, [first, widened_body], query.SEARCH_FILTER_PATH, params)
     else:
         raw = await _opensearch(client, alias, first, query.SEARCH_FILTER_PATH, params)
     body, total = first, _total(raw)
@@ -466,6 +476,8 @@ async def answer(state: State, rt: SearchRuntime, params: SearchParams, expansio
     paths = [b["key"] for b in facets._buckets(aggs.get("category"))]
     if any(p not in taxonomy.names for p in paths):
         taxonomy = await rt.current_taxonomy(state.sessions, paths)
+    if trace is not None:
+        trace.params, trace.pinned = params, {int(hit["_source"][f.ID]) for _, hit in pinned}
     return SearchResponse(
         query=params.q if not corrected else suggestion or params.q, total=total, page=params.page,
         per_page=params.per_page, items=[_item(h, models) for h in hits],
@@ -571,7 +583,7 @@ async def _second_pass(client: AsyncOpenSearch, alias: str, bodies: Bodies, foun
     widening = query.WIDENED_EXACT if found else query.WIDENED
     counted = widening if multi_word and (widen or not found) else None
     probes = query.probe_bodies(params, expansions, counted, dead_end=not found, grouped=bodies.grouped)
-    probe = dict(zip(probes, await _opensearch_many(client, alias, list(probes.values()), query.PROBE_FILTER_PATH),
+    probe = dict(zip(probes, await opensearch_many(client, alias, list(probes.values()), query.PROBE_FILTER_PATH),
                      strict=True))
     suggestion = _suggestion(probe[query.TOLERANT], params.q)
     tolerant, widened = _total(probe[query.TOLERANT]), _total(probe.get(query.WIDE, {}))
@@ -624,10 +636,10 @@ async def search(state: State, request: SearchRequest) -> SearchResponse:
     # The rules firing for this search are part of what the answer is cached under (a rule starting or ending
     # changes it); they are worked out with the rules and synonyms of the last known settings generation, and again
     # if the lookup shows the settings moved since.
-    fired = await _firing(state, rt, params, rt.synonyms.generation)
+    fired = await firing(state, rt, params, rt.synonyms.generation)
     found = await rt.cache.lookup("q", cache_identity(params, fired) if request.use_cache else None)
     if found.generations[1] != rt.synonyms.generation or rt.synonyms.generation is None:
-        now_fired = await _firing(state, rt, params, found.generations[1])
+        now_fired = await firing(state, rt, params, found.generations[1])
         if [r.id for r in now_fired] != [r.id for r in fired]:
             key = rt.cache.key("q", cache_identity(params, now_fired)) if found.key else None
             found = dataclasses.replace(found, key=key, payload=None)
