@@ -31,6 +31,8 @@ from api.products.controller import ProductController
 from api.quality.background import quality_lifespan
 from api.quality.controller import QualityController
 from api.search.controller import SearchController, SynonymController
+from api.search.events_controller import SearchEventController
+from api.search.keys_controller import SearchKeyController
 from api.search.preview_controller import SearchPreviewController
 from api.search.rules_controller import SearchRuleController
 from api.users.controller import UserController
@@ -55,6 +57,8 @@ ROUTES: list[ControllerRouterHandler] = [
     ProductImageController,
     serve_media,
     SearchController,
+    SearchEventController,
+    SearchKeyController,
     SynonymController,
     SearchRuleController,
     SearchPreviewController,

@@ -10,10 +10,12 @@ from typing import Any
 
 from litestar.datastructures import MutableScopeHeaders
 from litestar.enums import ScopeType
+from litestar.status_codes import HTTP_429_TOO_MANY_REQUESTS
 from litestar.types import ASGIApp, HTTPResponseBodyEvent, HTTPResponseStartEvent, Message, Receive, Scope, Send
+from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from api.errors import error_body
+from api.errors import CatalogError, error_body
 from api.metrics import observe_request
 
 access_log = logging.getLogger("catalog.access")
@@ -86,6 +88,32 @@ def _client_key(scope: Scope) -> str:
     return "ip:" + (client[0] if client else "unknown")
 
 
+async def count_request(redis: Redis, bucket: str) -> int:
+    """Count one request in `bucket`'s current one-minute window and return the window's count so far; 0 when
+    Redis is down (documented: limits fail open so the catalog keeps answering without Redis)."""
+    key = f"catalog:rl:{bucket}:{int(time.time() // 60)}"
+    try:
+        async with redis.pipeline(transaction=False) as pipe:
+            pipe.incr(key)
+            pipe.expire(key, 61)
+            count, _ = await pipe.execute()
+    except (RedisError, OSError):
+        return 0
+    return int(count)
+
+
+class RateLimited(CatalogError):
+    """429 with `Retry-After`: the same answer whether the limit is the caller's or a search key's."""
+
+    status_code = HTTP_429_TOO_MANY_REQUESTS
+    code = "RATE_LIMITED"
+
+    def __init__(self, limit: int, message: str = "Too many requests; slow down.") -> None:
+        retry_after = 60 - int(time.time()) % 60
+        super().__init__(message, {"limit_per_minute": limit, "retry_after_seconds": retry_after},
+                         headers={"retry-after": str(retry_after)})
+
+
 def rate_limit_middleware(app: ASGIApp) -> ASGIApp:
     """Fixed one-minute windows in Redis; stricter on /auth/token. Fails open when Redis is down."""
 
@@ -100,19 +128,10 @@ def rate_limit_middleware(app: ASGIApp) -> ASGIApp:
         if limit <= 0:
             await app(scope, receive, send)
             return
-        window = int(time.time() // 60)
-        key = f"catalog:rl:{'auth' if is_login else 'api'}:{_client_key(scope)}:{window}"
-        try:
-            async with state.redis.pipeline(transaction=False) as pipe:
-                count, _ = await pipe.incr(key).expire(key, 61).execute()
-        except (RedisError, OSError):
-            count = 0  # documented: limits fail open so the catalog keeps answering without Redis
-        if count > limit:
-            retry_after = str(60 - int(time.time()) % 60)
-            await _send_json(send, 429, error_body("RATE_LIMITED", "Too many requests; slow down.",
-                                                   {"limit_per_minute": limit, "retry_after_seconds":
-                                                    int(retry_after)}),
-                             {"retry-after": retry_after})
+        if await count_request(state.redis, f"{'auth' if is_login else 'api'}:{_client_key(scope)}") > limit:
+            refused = RateLimited(limit)
+            await _send_json(send, refused.status_code, error_body(refused.code, refused.message, refused.details),
+                             refused.headers)
             return
         await app(scope, receive, send)
 

@@ -114,6 +114,12 @@ class Settings(BaseSettings):
     rate_limit_per_minute: int = Field(default=1200, ge=0)
     auth_rate_limit_per_minute: int = Field(default=20, ge=0)
 
+    # Storefront search keys and events
+    search_require_key: bool = False
+    """True: /search and /search/suggest answer only requests with a valid `X-Search-Key` (POST /search/keys)."""
+    search_event_window_seconds: int = Field(default=86400, ge=1)
+    """How long after a search its `query_id` accepts click and conversion events (POST /search/events)."""
+
     # Native dev stack: when true, `catalog stack up` runs project-local servers under stack_dir.
     # Set to false to point the catalog at servers you already run.
     stack_managed: bool = True

@@ -1,9 +1,11 @@
-"""HTTP routes: public storefront search and suggestions; synonym management for merchandisers."""
+"""HTTP routes: public storefront search and suggestions (optionally confined by a scoped search key); synonym
+management for merchandisers."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
+import msgspec
 from litestar import Controller, Request, delete, get, post
 from litestar.params import Parameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
@@ -12,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from api.auth.guards import CATALOG_WRITERS, requires
 from api.auth.security import Principal
 from api.openapi import error_responses
-from api.search import service, synonyms
+from api.search import events, keys, service, synonyms
 from api.search.schemas import (
     DEFAULT_PER_PAGE,
     SearchResponse,
@@ -27,6 +29,11 @@ from db.session import transaction
 PUBLIC: list[dict[str, list[str]]] = [{}]
 
 
+SearchKeyHeader = Annotated[str | None, Parameter(
+    header=keys.HEADER, description="A scoped search key (POST /search/keys): confines the answer to the key's "
+    "filter, counted under its rate limit. Required when the catalog sets CATALOG_SEARCH_REQUIRE_KEY.")]
+
+
 def _wants_fresh_answer(request: Request[Any, Any, Any]) -> bool:
     """`Cache-Control: no-cache` bypasses the response cache (the benchmark's uncached pass uses it)."""
     return "no-cache" not in request.headers.get("cache-control", "").lower()
@@ -36,10 +43,11 @@ class SearchController(Controller):
     path = "/search"
     tags = ["search"]
 
-    @get("/", summary="Search the storefront", security=PUBLIC, responses=error_responses(400, 429, 503))
+    @get("/", summary="Search the storefront", security=PUBLIC, responses=error_responses(400, 401, 429, 503))
     async def search(
         self,
         request: Request[Any, Any, Any],
+        search_key: SearchKeyHeader = None,
         q: Annotated[str | None, Parameter(description="Full text over name, brand, description, SKU and "
                                            "attribute values; typo tolerant. At most 256 characters.")] = None,
         category: Annotated[str | None, Parameter(description="Category path (any level, includes its "
@@ -61,25 +69,33 @@ class SearchController(Controller):
     ) -> SearchResponse:
         """Any attribute filters as `attr.<name>=<value>` (values of one attribute OR-ed, attributes AND-ed; with
         groups, all of them must hold for one variant). Facets are disjunctive: each counts under every filter
-        except its own."""
+        except its own. With a search key, hits and facets stay inside the key's filter. `query_id` identifies this
+        answer for POST /search/events."""
         service.refuse_unknown(request.query_params.keys(), service.SEARCH_PARAMS, attributes=True)
+        scope = await keys.scope(request.app.state, search_key)
         params = service.build_params(
             q=q, category=category, brand=brand, price_min=price_min, price_max=price_max, in_stock=in_stock,
             sort=sort, page=page, per_page=per_page, cursor=cursor,
             attributes=request.query_params.multi_items(), group=group,
         )
         return await service.search(request.app.state, service.SearchRequest(
-            params, after_change=after_change, use_cache=_wants_fresh_answer(request)))
+            msgspec.structs.replace(params, confined=scope.confined), after_change=after_change,
+            use_cache=_wants_fresh_answer(request), query_id=events.issue_query_id(request.app.state.settings),
+            search_key_id=scope.key_id))
 
-    @get("/suggest", summary="As-you-type suggestions", security=PUBLIC, responses=error_responses(400, 429, 503))
+    @get("/suggest", summary="As-you-type suggestions", security=PUBLIC,
+         responses=error_responses(400, 401, 429, 503))
     async def suggest(
         self,
         request: Request[Any, Any, Any],
+        search_key: SearchKeyHeader = None,
         q: Annotated[str, Parameter(description="The first characters typed; typo tolerant from 3.")] = "",
     ) -> SuggestResponse:
-        """Products, brands and categories starting with what was typed."""
+        """Products, brands and categories starting with what was typed (inside a search key's filter)."""
         service.refuse_unknown(request.query_params.keys(), service.SUGGEST_PARAMS, attributes=False)
-        return await service.suggest(request.app.state, q, use_cache=_wants_fresh_answer(request))
+        scope = await keys.scope(request.app.state, search_key)
+        return await service.suggest(request.app.state, q, use_cache=_wants_fresh_answer(request),
+                                     confined=scope.confined)
 
 
 class SynonymController(Controller):
