@@ -17,9 +17,11 @@ _FILTERS = """
 PAGE_SQL = f"""
 SELECT p.id, p.sku, p.name, p.description, p.brand, p.category_id, c.path, p.status, p.price, p.currency,
        p.attributes, p.images, p.uploaded_images, p.completeness, p.updated_at, p.version,
-       coalesce(s.on_hand, 0), coalesce(s.reserved, 0), coalesce(s.by_warehouse, '{{}}')
+       coalesce(s.on_hand, 0), coalesce(s.reserved, 0), coalesce(s.by_warehouse, '{{}}'), p.group_id, g.code,
+       p.inherited
 FROM products p
 LEFT JOIN categories c ON c.id = p.category_id
+LEFT JOIN product_groups g ON g.id = p.group_id
 LEFT JOIN LATERAL (
     SELECT sum(i.on_hand) AS on_hand, sum(i.reserved) AS reserved, jsonb_object_agg(w.code, i.on_hand) AS by_warehouse
     FROM inventory i JOIN warehouses w ON w.id = i.warehouse_id WHERE i.product_id = p.id
@@ -35,10 +37,12 @@ SELECT DISTINCT k FROM products p, jsonb_object_keys(p.attributes) AS k WHERE tr
 WAREHOUSE_CODES_SQL = "SELECT code FROM warehouses ORDER BY code"
 CATEGORY_PATH_SQL = "SELECT path FROM categories WHERE id = %(id)s"
 
-# Active products with stock available to sell.
+# Active products with stock available to sell, with the code of the group a variant belongs to.
 FEED_SQL = """
-SELECT p.id, p.sku, p.name, p.description, p.brand, p.price, p.currency, p.attributes, p.images, p.uploaded_images
+SELECT p.id, p.sku, p.name, p.description, p.brand, p.price, p.currency, p.attributes, p.images, p.uploaded_images,
+       g.code
 FROM products p
+LEFT JOIN product_groups g ON g.id = p.group_id
 WHERE p.id > %(after)s AND p.status = 'active'
   AND (SELECT coalesce(sum(i.on_hand - i.reserved), 0) FROM inventory i WHERE i.product_id = p.id) > 0
 ORDER BY p.id

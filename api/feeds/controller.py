@@ -62,7 +62,9 @@ class ExportController(Controller):
         sku: str | None = None,
         updated_since: datetime | None = None,
     ) -> Stream:
-        """CSV and XLSX have the import's columns (edit and import back); NDJSON has one product per line."""
+        """CSV and XLSX have the import's columns (edit and import back; `group_code` names a variant's product
+        group, empty for a product of its own); NDJSON has one product per line, with `group_id`, `group_code` and
+        `inherited` (the fields a variant takes from its group)."""
         path = await service.category_path(sessions, category_id)
         params = filter_params(status.value if status else None, brand, sku, updated_since, path)
         body = {"csv": service.export_csv, "xlsx": service.export_xlsx, "ndjson": service.export_ndjson}[format]

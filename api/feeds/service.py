@@ -2,7 +2,9 @@
 
 CSV and NDJSON go out as they are read; an XLSX is a zip whose directory comes last, so it is assembled (in a
 thread, openpyxl's write-only mode) and then sent. The CSV/XLSX columns are the import's, so an export can be
-edited and imported back (`id` is ignored on import, `images` holds the external URLs; uploads stay).
+edited and imported back (`id` is ignored on import, `images` holds the external URLs; uploads stay;
+`group_code` puts each variant back in its group, and the values it inherits from the group stay inherited).
+The feeds give a variant its group's code as `item_group_id`, which is how Merchant Center tells variants apart.
 """
 
 from __future__ import annotations
@@ -35,8 +37,11 @@ EXPORT_COLUMNS = [
     "category_id",
     "category",
     "images",
+    "group_code",
 ]
-FEED_COLUMNS = ["id", "title", "description", "link", "image_link", "price", "availability", "brand", "gtin"]
+FEED_COLUMNS = [
+    "id", "item_group_id", "title", "description", "link", "image_link", "price", "availability", "brand", "gtin",
+]
 GTIN_ATTRIBUTES = ("gtin", "gtin13", "gtin14", "gtin12", "gtin8", "ean", "upc", "isbn")
 
 
@@ -99,6 +104,9 @@ def _record(row: Any) -> dict[str, Any]:
         on_hand,
         reserved,
         by_warehouse,
+        group_id,
+        group_code,
+        inherited,
     ) = row
     return {
         "id": pid,
@@ -120,6 +128,9 @@ def _record(row: Any) -> dict[str, Any]:
             "by_warehouse": by_warehouse,
         },
         "completeness": completeness,
+        "group_id": group_id,
+        "group_code": group_code,
+        "inherited": list(inherited),
         "updated_at": updated_at,
         "version": version,
     }
@@ -148,6 +159,7 @@ def _sheet_row(record: dict[str, Any], names: list[str], codes: list[str]) -> li
         category.get("id", ""),
         category.get("path", ""),
         "|".join(record["external_images"]),
+        record["group_code"] or "",
         *[_cell(record["attributes"].get(n, "")) for n in names],
         *[stock.get(c, "") for c in codes],
     ]
@@ -203,11 +215,12 @@ async def export_xlsx(sessions: async_sessionmaker[AsyncSession], params: dict[s
 
 
 def _feed_item(row: Any, settings: Settings) -> dict[str, str]:
-    _, sku, name, description, brand, price, currency, attributes, images, uploaded = row
+    _, sku, name, description, brand, price, currency, attributes, images, uploaded, group_code = row
     absolute = [url for url in product_images(uploaded, images) if url.startswith(("http://", "https://"))]
     gtin = next((str(attributes[k]) for k in GTIN_ATTRIBUTES if attributes.get(k) not in (None, "")), "")
     return {
         "id": sku,
+        "item_group_id": group_code or "",
         "title": name,
         "description": description or name,
         "link": settings.storefront_product_url.format(sku=sku),
