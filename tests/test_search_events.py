@@ -22,12 +22,9 @@ from indexer.stream import OutboxConsumer
 from tests.conftest import CatalogRows
 from tests.helpers import assert_error, assert_validation_error_names
 from tests.test_faults import isolated_redis, wait_for_fresh_window
+from tests.test_search_api import word
 
 Client = AsyncTestClient[Litestar]
-
-
-def word(unique: str) -> str:
-    return "".join(chr(ord("k") + int(c, 16)) for c in unique)
 
 
 @pytest.fixture

@@ -21,6 +21,7 @@ from indexer.stream import OutboxConsumer
 from tests.conftest import CatalogRows
 from tests.helpers import assert_error, assert_validation_error_names
 from tests.test_faults import wait_for_fresh_window
+from tests.test_search_api import counts, word
 
 Client = AsyncTestClient[Litestar]
 Headers = Callable[[str], dict[str, str]]
@@ -29,11 +30,6 @@ Headers = Callable[[str], dict[str, str]]
 @pytest.fixture
 async def shop(client: Client, search_index: str) -> Client:
     return client
-
-
-def word(unique: str) -> str:
-    """A letters-only word made from the unique token, unknown to every other test."""
-    return "".join(chr(ord("k") + int(c, 16)) for c in unique)
 
 
 async def create_key(client: Client, headers: Headers, **body: Any) -> dict[str, Any]:
@@ -56,10 +52,6 @@ async def search(client: Client, key: dict[str, Any] | None = None, **params: An
 
 def skus(result: dict[str, Any]) -> set[str]:
     return {item["sku"] for item in result["items"]}
-
-
-def counts(values: list[dict[str, Any]]) -> dict[str, int]:
-    return {v["value"]: v["count"] for v in values}
 
 
 class Shelf:
