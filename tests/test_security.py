@@ -158,6 +158,25 @@ async def _threshold_delete(s: Setup) -> Call:
     return "DELETE", f"/stock-thresholds/{response.json()['id']}", None
 
 
+async def _group(s: Setup, method: str, body: Any) -> Call:
+    created = await s._post("/product-groups", {"code": f"SEC-{uuid.uuid4().hex[:10]}", "name": "G", "axes": ["color"]})
+    return method, f"/product-groups/{created['id']}", body
+
+
+async def _new_search_rule(s: Setup) -> Call:
+    sku = (await s.client.get(f"/products/{await s.product()}", headers=s.admin)).json()["sku"]
+    return "POST", "/search/rules", {"name": "sec", "when": {"query": "sec"}, "hide": [sku]}
+
+
+async def _search_rule(s: Setup, method: str, body: Any) -> Call:
+    _, path, rule = await _new_search_rule(s)
+    return method, f"{path}/{(await s._post(path, rule))['id']}", body
+
+
+async def _search_key_delete(s: Setup) -> Call:
+    return "DELETE", f"/search/keys/{(await s._post('/search/keys', {'description': 'sec'}))['id']}", None
+
+
 async def _import(s: Setup) -> Call:
     sheet = f"sku,name,price\nSEC-{uuid.uuid4().hex[:10]},Kettle,3\n".encode()
     return "POST", "/products/import", Upload({"file": ("products.csv", sheet, "text/csv")})
@@ -195,6 +214,16 @@ ROUTES = [
     WriteRoute("set stock threshold", 200, _threshold_set),
     WriteRoute("delete stock threshold", 204, _threshold_delete),
     WriteRoute("import products", 202, _import),
+    WriteRoute("create product group", 201, lambda s: _no_target(
+        ("POST", "/product-groups", {"code": f"G-{uuid.uuid4().hex[:10]}", "name": "G", "axes": ["size"]}))),
+    WriteRoute("change product group", 200, lambda s: _group(s, "PATCH", {"name": "Renamed"})),
+    WriteRoute("delete product group", 204, lambda s: _group(s, "DELETE", None)),
+    WriteRoute("create search rule", 201, _new_search_rule),
+    WriteRoute("change search rule", 200, lambda s: _search_rule(s, "PATCH", {"enabled": False})),
+    WriteRoute("delete search rule", 204, lambda s: _search_rule(s, "DELETE", None)),
+    WriteRoute("create search key", 201, lambda s: _no_target(("POST", "/search/keys", {"description": "k"})),
+               ADMINS),
+    WriteRoute("revoke search key", 204, _search_key_delete, ADMINS),
 ]
 if "/synonyms" in PATHS:
     ROUTES += [
@@ -256,7 +285,7 @@ def test_the_matrix_covers_every_documented_write_route() -> None:
     app_paths = create_app().openapi_schema.to_schema()["paths"]
     documented = {(method.upper(), _template(path)) for path, item in app_paths.items()
                   for method in ("post", "put", "patch", "delete") if method in item}
-    public = {("POST", "/users"), ("POST", "/auth/token"), ("POST", "/v1/users")}
+    public = {("POST", "/users"), ("POST", "/auth/token"), ("POST", "/v1/users"), ("POST", "/search/events")}
     covered = {("POST", "/products"), ("PUT", "/products/{}"), ("PATCH", "/products/{}"), ("DELETE", "/products/{}"),
                ("POST", "/products/bulk"), ("PUT", "/products/{}/stock"), ("POST", "/products/{}/stock/adjustments"),
                ("POST", "/warehouses"), ("POST", "/categories"), ("PATCH", "/categories/{}"),
@@ -266,7 +295,10 @@ def test_the_matrix_covers_every_documented_write_route() -> None:
                ("DELETE", "/products/{}/images/{}"), ("POST", "/products/{}/images/uploads"),
                ("POST", "/products/{}/images/uploads/{}/complete"), ("POST", "/webhooks"), ("PATCH", "/webhooks/{}"),
                ("DELETE", "/webhooks/{}"), ("PUT", "/stock-thresholds"), ("DELETE", "/stock-thresholds/{}"),
-               ("POST", "/products/import"), ("PATCH", "/v1/users/{}")}
+               ("POST", "/products/import"), ("PATCH", "/v1/users/{}"), ("POST", "/product-groups"),
+               ("PATCH", "/product-groups/{}"), ("DELETE", "/product-groups/{}"), ("POST", "/search/rules"),
+               ("PATCH", "/search/rules/{}"), ("DELETE", "/search/rules/{}"), ("POST", "/search/keys"),
+               ("DELETE", "/search/keys/{}")}
     assert documented - public - covered == set()
 
 

@@ -37,6 +37,7 @@ from api.errors import InvalidInput, NotFound, ServiceUnavailable
 from api.schemas import Sku
 from api.search import query
 from api.search.query import NO_STEERING, Steering
+from indexer.mapping import index_analysis
 
 FALLBACK_TTL: Final = 5.0
 MAX_AGE: Final = 300.0
@@ -210,16 +211,16 @@ class RuleBook:
     def invalidate(self) -> None:
         self._loaded_at = float("-inf")
 
-    async def analyzed(self, client: AsyncOpenSearch, alias: str, text_: str) -> tuple[str, ...]:
+    async def analyzed(self, client: AsyncOpenSearch, text_: str) -> tuple[str, ...]:
         found = self._analyzed.get(text_)
         if found is None:
-            found = await analyze(client, alias, text_)
+            found = await analyze(client, text_)
             if len(self._analyzed) >= MAX_ANALYZED:
                 self._analyzed.clear()
             self._analyzed[text_] = found
         return found
 
-    async def firing(self, client: AsyncOpenSearch, alias: str, rules: Sequence[Rule], q: str,
+    async def firing(self, client: AsyncOpenSearch, rules: Sequence[Rule], q: str,
                      category: str | None, expansions: Mapping[str, Sequence[str]]) -> list[Rule]:
         """The rules in force now that fire for this query and category, oldest first."""
         now = datetime.now(UTC)
@@ -228,7 +229,7 @@ class RuleBook:
             return []
         candidates: list[tuple[str, ...]] = []
         if any(rule.terms is not None for rule in live) and query.normalize_query(q):
-            candidates = [await self.analyzed(client, alias, phrasing) for phrasing in phrasings(q, expansions)]
+            candidates = [await self.analyzed(client, phrasing) for phrasing in phrasings(q, expansions)]
         return [rule for rule in live if rule.fires(category, candidates)]
 
 
@@ -245,10 +246,21 @@ def phrasings(q: str, expansions: Mapping[str, Sequence[str]]) -> list[str]:
     return list(dict.fromkeys(found))[:MAX_PHRASINGS]
 
 
-async def analyze(client: AsyncOpenSearch, alias: str, text_: str) -> tuple[str, ...]:
-    """The words of `text_` as the index analyses product names (the `product_text` analyzer)."""
+def _inline_analyzer() -> dict[str, Any]:
+    """The index's `product_text` analyzer spelled out (from `indexer.mapping`), so analysing needs no index."""
+    analysis = index_analysis()
+    spec = analysis["analyzer"][ANALYZER]
+    return {"tokenizer": spec["tokenizer"], "filter": [analysis["filter"].get(name, name) for name in spec["filter"]]}
+
+
+INLINE_ANALYZER: Final = _inline_analyzer()
+
+
+async def analyze(client: AsyncOpenSearch, text_: str) -> tuple[str, ...]:
+    """The words of `text_` as the index analyses product names (the `product_text` analyzer, sent inline: rules
+    can be written before the first index exists)."""
     try:
-        found = await client.indices.analyze(index=alias, body={"analyzer": ANALYZER, "text": text_})
+        found = await client.indices.analyze(body={**INLINE_ANALYZER, "text": text_})
     except Exception as exc:  # the index's analysis is the only correct one: without it, say so
         raise ServiceUnavailable("Search is temporarily unavailable; retry shortly.", code="SEARCH_UNAVAILABLE",
                                  headers={"Retry-After": "2"}) from exc
@@ -329,9 +341,9 @@ async def _validate(session: AsyncSession, rule: dict[str, Any]) -> None:
                                code="UNKNOWN_SKUS")
 
 
-async def _row_values(client: AsyncOpenSearch, alias: str, rule: dict[str, Any]) -> dict[str, Any]:
+async def _row_values(client: AsyncOpenSearch, rule: dict[str, Any]) -> dict[str, Any]:
     when: When = rule["when"]
-    terms = list(await analyze(client, alias, query.normalize_query(when.query))) if when.query else None
+    terms = list(await analyze(client, query.normalize_query(when.query))) if when.query else None
     return {
         "name": rule["name"], "query": when.query, "query_terms": terms, "match": when.match,
         "category": when.category.strip("/") if when.category else None,
@@ -361,11 +373,11 @@ async def get_rule(session: AsyncSession, rule_id: int) -> RuleRead:
     return _read(row)
 
 
-async def create_rule(session: AsyncSession, client: AsyncOpenSearch, alias: str, data: RuleCreate,
+async def create_rule(session: AsyncSession, client: AsyncOpenSearch, data: RuleCreate,
                       actor: uuid.UUID | None) -> RuleRead:
     rule = {name: getattr(data, name) for name in RULE_FIELDS}
     await _validate(session, rule)
-    values = await _row_values(client, alias, rule) | {"created_by": actor}
+    values = await _row_values(client, rule) | {"created_by": actor}
     columns = (*_WRITE_COLUMNS, "created_by")
     placeholders = ", ".join(_value(c) for c in columns)
     new_id = (await session.execute(text(
@@ -373,8 +385,8 @@ async def create_rule(session: AsyncSession, client: AsyncOpenSearch, alias: str
     return await get_rule(session, int(new_id))
 
 
-async def update_rule(session: AsyncSession, client: AsyncOpenSearch, alias: str, rule_id: int,
-                      data: RuleUpdate) -> RuleRead:
+async def update_rule(session: AsyncSession, client: AsyncOpenSearch, rule_id: int, data: RuleUpdate
+                      ) -> RuleRead:
     current = (await session.execute(text(_SELECT + " WHERE id = :id FOR UPDATE"), {"id": rule_id})).first()
     if current is None:
         raise rule_not_found(rule_id)
@@ -382,7 +394,7 @@ async def update_rule(session: AsyncSession, client: AsyncOpenSearch, alias: str
     rule = {name: getattr(read, name) for name in RULE_FIELDS}
     rule |= {name: value for name in RULE_FIELDS if (value := getattr(data, name)) is not UNSET}
     await _validate(session, rule)
-    values = await _row_values(client, alias, rule)
+    values = await _row_values(client, rule)
     assignments = ", ".join(f"{c} = {_value(c)}" for c in _WRITE_COLUMNS)
     await session.execute(text(f"UPDATE search_rules SET {assignments} WHERE id = :id"), values | {"id": rule_id})
     return await get_rule(session, rule_id)

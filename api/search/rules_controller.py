@@ -43,8 +43,7 @@ class SearchRuleController(Controller):
         them. Precedence: filters, then hides, then boosts (relevance), then pins (sellable ones only)."""
         state = request.app.state
         async with transaction(sessions, principal.user_id) as session:
-            created = await rules.create_rule(session, state.opensearch, state.settings.index_alias, data,
-                                              principal.user_id)
+            created = await rules.create_rule(session, state.opensearch, data, principal.user_id)
         await _rules_changed(request)
         return created
 
@@ -59,7 +58,7 @@ class SearchRuleController(Controller):
                           sessions: async_sessionmaker[AsyncSession], principal: Principal) -> RuleRead:
         state = request.app.state
         async with transaction(sessions, principal.user_id) as session:
-            updated = await rules.update_rule(session, state.opensearch, state.settings.index_alias, rule_id, data)
+            updated = await rules.update_rule(session, state.opensearch, rule_id, data)
         await _rules_changed(request)
         return updated
 

@@ -160,8 +160,7 @@ async def firing(state: State, rt: SearchRuntime, params: SearchParams, generati
     if not book:
         return []
     expansions = await rt.synonyms.expansions(state.sessions, generation)
-    return await rt.rules.firing(state.opensearch, state.settings.index_alias, book, params.q, params.category,
-                                 expansions)
+    return await rt.rules.firing(state.opensearch, book, params.q, params.category, expansions)
 
 
 # --- cached catalog knowledge ---------------------------------------------------------------------------------
