@@ -22,11 +22,12 @@ Document = dict[str, Any]
 _SELECT = """
 SELECT p.id, p.sku, p.name, p.description, p.brand, p.status, p.price, p.currency, p.attributes,
        p.images, p.uploaded_images, p.completeness, p.missing_fields, p.created_at, p.updated_at, p.version,
-       p.group_id,
+       p.group_id, g.code AS group_code, g.name AS group_name,
        p.category_id, c.path AS category_leaf, anc.names AS category_names,
        coalesce(stock.available, 0) AS available
 FROM products p
 LEFT JOIN categories c ON c.id = p.category_id
+LEFT JOIN product_groups g ON g.id = p.group_id
 LEFT JOIN LATERAL (
     SELECT array_agg(a.name ORDER BY level) AS names
     FROM generate_series(1, cardinality(string_to_array(c.path, '/'))) AS level
@@ -139,6 +140,6 @@ def to_document(row: dict[str, Any]) -> Document:
         f.GROUP_KEY: group_key(row["id"], row["group_id"]),
     }
     if row["group_id"] is not None:
-        doc[f.GROUP_ID] = row["group_id"]
+        doc |= {f.GROUP_ID: row["group_id"], f.GROUP_CODE: row["group_code"], f.GROUP_NAME: row["group_name"]}
     doc.update(attribute_fields(row["attributes"]))
     return doc

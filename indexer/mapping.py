@@ -41,6 +41,7 @@ the field names from here. Fields of a product document (`_id` is the product id
 | `version` | long | the product's version; also the document's external `_version` |
 | `group_id` | long | a variant's product group (absent for a product of its own) |
 | `group_key` | keyword | `g<group id>` for a variant, `p<product id>` otherwise: what search collapses on |
+| `group_code`, `group_name` | keyword, not indexed | a variant's group, shown with it (re-indexed on a group change) |
 
 Attribute facets without `nested`: filter with `{"term": {"attr_pairs": "color=red"}}`; per-attribute
 counts with one terms aggregation per attribute, `{"terms": {"field": "attr_pairs", "include": "color=.*"}}`,
@@ -95,6 +96,8 @@ UPDATED_AT: Final = "updated_at"
 VERSION: Final = "version"
 GROUP_ID: Final = "group_id"
 GROUP_KEY: Final = "group_key"
+GROUP_CODE: Final = "group_code"
+GROUP_NAME: Final = "group_name"
 
 TEXT_FIELDS: Final = (NAME, NAME_EXACT, NAME_JOINED, BRAND, DESCRIPTION, SKU_TEXT, CATEGORY_NAMES, ATTR_TEXT)
 FACET_FIELDS: Final = (BRAND_KEYWORD, CATEGORY_PATH, STATUS, ATTR_PAIRS, CURRENCY, IN_STOCK, MISSING_FIELDS)
@@ -261,6 +264,8 @@ def index_mappings() -> dict[str, Any]:
             VERSION: {"type": "long"},
             GROUP_ID: {"type": "long"},
             GROUP_KEY: _keyword(),
+            GROUP_CODE: _keyword(index=False, doc_values=False),
+            GROUP_NAME: _keyword(index=False, doc_values=False),
         },
     }
 

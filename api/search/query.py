@@ -54,7 +54,7 @@ AUTOCOMPLETE_FIELDS: Final = (f.AUTOCOMPLETE, f"{f.AUTOCOMPLETE}._2gram", f"{f.A
 COVERAGE_BOOST: Final = 1_000.0
 
 SOURCE_FIELDS: Final = [f.ID, f.SKU, f.NAME, f.BRAND, f.PRICE, f.CURRENCY, f.CATEGORY_PATH, f.IN_STOCK,
-                        f.AVAILABLE, f.IMAGES, f.GROUP_ID]
+                        f.AVAILABLE, f.IMAGES, f.GROUP_ID, f.GROUP_CODE, f.GROUP_NAME]
 GROUPS_TOTAL: Final = "groups_total"
 """The aggregation a grouped search counts its models with (hits.total counts products)."""
 MAX_MATCHED_VARIANTS: Final = 100
@@ -480,6 +480,15 @@ def variants_body(found: Body, group_ids: Sequence[int], sort: str) -> Body:
     order = SORTS[sort][:1] if sort in ("price_asc", "price_desc") else [{f.IN_STOCK: "desc"}, {f.PRICE: "asc"}]
     return {"size": MAX_MATCHED_VARIANTS * len(group_ids), "query": {"bool": {"filter": matched}},
             "_source": [f.SKU, f.GROUP_ID, f.PRICE], "sort": [*order, {f.ID: "asc"}]}
+
+
+VARIANT_COUNTS: Final = "variant_counts"
+
+
+def variant_counts_body(group_ids: Sequence[int]) -> Body:
+    """How many variants of each of these groups a shopper can see (active ones)."""
+    return {"size": 0, "query": {"bool": {"filter": [active_only(), {"terms": {f.GROUP_ID: list(group_ids)}}]}},
+            "aggs": {VARIANT_COUNTS: {"terms": {"field": f.GROUP_ID, "size": len(group_ids)}}}}
 
 
 # --- deep paging ----------------------------------------------------------------------------------------

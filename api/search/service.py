@@ -332,39 +332,34 @@ def _item(hit: dict[str, Any], models: Mapping[int, Model] | None = None) -> Sea
 
 @dataclass
 class Model:
-    """What a grouped item shows of its group: from PostgreSQL (code, name, count) and the matching variants."""
+    """What a grouped item shows of its group: its code and name (from the hit), how many variants a shopper can
+    see, and the ones matching the search."""
 
     id: int
     code: str
     name: str
-    variant_count: int
+    variant_count: int = 0
     skus: list[str] = field(default_factory=list)
     prices: list[float] = field(default_factory=list)
 
 
-GROUPS_SQL = text("""
-SELECT g.id, g.code, g.name, count(p.id) FILTER (WHERE p.status = 'active')
-FROM product_groups g LEFT JOIN products p ON p.group_id = g.id
-WHERE g.id = ANY(:ids) GROUP BY g.id
-""")
-
-
 async def _models(state: State, body: dict[str, Any], hits: Sequence[dict[str, Any]], sort: str
                   ) -> dict[int, Model]:
-    """The groups among these hits, with the variants of each that the search matched (one OpenSearch and one
-    PostgreSQL round trip, side by side; none when the page holds no variant)."""
-    ids = list(dict.fromkeys(int(gid) for h in hits if (gid := h["_source"].get(f.GROUP_ID)) is not None))
-    if not ids:
+    """The groups among these hits, with their variant counts and the variants of each that the search matched
+    (one `_msearch` of two light searches; none when the page holds no variant)."""
+    models: dict[int, Model] = {}
+    for hit in hits:
+        src = hit["_source"]
+        if (group_id := src.get(f.GROUP_ID)) is not None and group_id not in models:
+            models[int(group_id)] = Model(int(group_id), src.get(f.GROUP_CODE) or "", src.get(f.GROUP_NAME) or "")
+    if not models:
         return {}
-
-    async def groups() -> list[Any]:
-        async with state.sessions() as session:
-            return list((await session.execute(GROUPS_SQL, {"ids": ids})).all())
-
-    rows, matched = await asyncio.gather(groups(), _opensearch(
-        state.opensearch, state.settings.index_alias, query.variants_body(body, ids, sort),
-        "hits.hits._source"))
-    models = {int(r[0]): Model(int(r[0]), r[1], r[2], int(r[3])) for r in rows}
+    ids = list(models)
+    matched, counted = await opensearch_many(
+        state.opensearch, state.settings.index_alias,
+        [query.variants_body(body, ids, sort), query.variant_counts_body(ids)], "hits.hits._source,aggregations")
+    for bucket in counted.get("aggregations", {}).get(query.VARIANT_COUNTS, {}).get("buckets", []):
+        models[int(bucket["key"])].variant_count = int(bucket["doc_count"])
     for hit in matched.get("hits", {}).get("hits", []):
         model = models.get(int(hit["_source"][f.GROUP_ID]))
         if model is not None and len(model.skus) < query.MAX_MATCHED_VARIANTS:
