@@ -16,6 +16,8 @@ per product so the indexer indexes everything. No audit rows are written for see
 per hundred products) keep their row trigger, so each has its audit row and its change-log entry. Foreign keys and
 checks stay enforced. The whole catalog commits at once or not at all. Measured on a shared 2-core machine:
 20k products take 6 s this way and 18 s with the triggers firing; 100k take about 17-19 s (`bench/seed.py`).
+The groups cost nothing measurable: 4.2-5.2 s for 20k and 26-30 s for 100k with them, as without them, in
+interleaved runs on the same (then busier) machine.
 """
 
 from __future__ import annotations

@@ -185,14 +185,22 @@ async def test_rows_with_a_group_code_import_as_variants_of_one_group(
     assert sorted(v["sku"] for v in variants) == sorted(row[0] for row in sheet["rows"][:4])
     assert all(v["price"] == 12.5 and {"name", "brand"} <= set(v["inherited"]) for v in variants)
 
-    # A later file sends a new color without a name: it joins the group and takes the group's name.
-    later = {"header": ["sku", "price", "attr.color", "attr.size", "group_code"],
-             "rows": [[f"TEE-{unique}-green-S", "13", "green", "S", code]]}
+    # A later file sends a new color without a name: it joins the group and takes the group's name. A product of
+    # its own joins too, and its name cell, the group's, is inherited from now on.
+    alone = {"sku": f"TEE-{unique}-green-M", "name": f"Tee {unique}", "price": 13,
+             "attributes": {"color": "green", "size": "M"}}
+    made = await client.post("/products/bulk", json=[alone], headers=auth_headers("merchandiser"))
+    assert made.json()["summary"]["created"] == 1, made.text
+    later = {"header": ["sku", "name", "price", "attr.color", "attr.size", "group_code"],
+             "rows": [[f"TEE-{unique}-green-S", "", "13", "green", "S", code],
+                      [f"TEE-{unique}-green-M", f"Tee {unique}", "13", "green", "M", code]]}
     body, content_type = (as_csv(later), "text/csv") if kind == "csv" else (as_xlsx(later), XLSX)
     job = await finished(client, auth_headers, (await upload(client, auth_headers, body, content_type))["id"])
-    assert job["counts"] == {"created": 1, "updated": 0, "unchanged": 0, "rejected": 0}, job
-    green = (await client.get(f"/products/by-sku/TEE-{unique}-green-S", headers=auth_headers("analyst"))).json()
-    assert green["group_id"] == group["id"] and green["name"] == f"Tee {unique}" and green["brand"] == "Loom"
+    assert job["counts"] == {"created": 1, "updated": 1, "unchanged": 0, "rejected": 0}, job
+    for sku in (f"TEE-{unique}-green-S", f"TEE-{unique}-green-M"):
+        green = (await client.get(f"/products/by-sku/{sku}", headers=auth_headers("analyst"))).json()
+        assert green["group_id"] == group["id"] and green["name"] == f"Tee {unique}" and green["brand"] == "Loom"
+        assert "name" in green["inherited"], green
 
 
 async def test_atomic_imports_nothing_when_a_row_is_rejected(

@@ -282,14 +282,18 @@ def to_row(number: int, values: list[Any], cols: Columns, ref: Reference, kinds:
     return Row(number, item, stock, errors)
 
 
+# What a variant's write sends to take a field from its group again (see api.products.schemas.ProductUpdate).
+_FROM_GROUP: dict[str, Any] = {"name": None, "brand": None, "category_id": None, "description": "", "images": []}
+
+
 def leave_inherited(item: BulkItem, group: GroupFacts) -> None:
-    """Unset the fields whose cell repeats what the group gives its variants (name, brand, category, description,
-    images): the variant keeps inheriting them and follows later changes to the group, instead of turning the
-    copies an export wrote out into values of its own. A cell that differs is the variant's own value."""
+    """A cell that repeats what the group gives its variants (name, brand, category, description, images) means
+    "the group's": the variant inherits the field and follows later changes to the group, instead of turning the
+    copy an export wrote out into a value of its own. A cell that differs is the variant's own value."""
     for name in INHERITABLE:
         value = getattr(item, name)
         if value is not msgspec.UNSET and value == group.value(name):
-            setattr(item, name, msgspec.UNSET)
+            setattr(item, name, _FROM_GROUP[name])
 
 
 def column_of(field_name: str) -> str:
