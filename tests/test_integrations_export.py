@@ -7,7 +7,6 @@ import asyncio
 import csv
 import io
 import json
-import time
 import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -19,6 +18,7 @@ from litestar.testing import AsyncTestClient
 from api.imports.worker import ImportWorker
 from catalog.settings import Settings
 from tests.helpers import assert_error
+from tests.test_integrations_import import finished, upload
 
 Client = AsyncTestClient[Litestar]
 Headers = Callable[[str], dict[str, str]]
@@ -39,17 +39,7 @@ async def import_worker(settings: Settings, database: str) -> AsyncIterator[Impo
 
 async def imported(client: Client, headers: Headers, body: bytes, content_type: str) -> dict[str, Any]:
     """The finished import job of this file."""
-    queued = await client.post(
-        "/products/import", content=body, headers={**headers("merchandiser"), "content-type": content_type}
-    )
-    assert queued.status_code == 202, queued.text
-    deadline = time.monotonic() + 30
-    while True:
-        job: dict[str, Any] = (await client.get(f"/imports/{queued.json()['id']}", headers=headers("admin"))).json()
-        if job["status"] in ("done", "failed"):
-            return job
-        assert time.monotonic() < deadline, job
-        await asyncio.sleep(0.05)
+    return await finished(client, headers, (await upload(client, headers, body, content_type))["id"])
 
 
 def as_csv(rows: list[dict[str, str]]) -> bytes:
