@@ -22,6 +22,7 @@ interleaved runs on the same (then busier) machine.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import math
@@ -446,6 +447,18 @@ def _variant(ctx: Context, group: SeededGroup, values: dict[str, Any], product_i
     return SeededProduct(row, _stock(rng, ctx.warehouse_ids, VARIANT_OUT_OF_STOCK_SHARE), history)
 
 
+def group_context(ctx: Context, seed: int) -> Context:
+    """The context groups and their variants are drawn with: a random stream of their own, so the products of
+    their own are the very products (SKUs, names, prices) the same seed gave before groups existed, and the
+    relevance judgments made for them stay true."""
+    return dataclasses.replace(ctx, rng=random.Random(f"product-groups-{seed}"))
+
+
+def own_products(products: int, groups: list[SeededGroup]) -> int:
+    """How many of `products` are products of their own (the rest are the groups' variants)."""
+    return products - sum(len(group.members) for group in groups)
+
+
 def _slots(ctx: Context, own: int, groups: list[SeededGroup]) -> Iterator[SeededGroup | None]:
     """The catalog in id order: None for each of the `own` products of their own, a group where its variants
     come (spread over the catalog at random)."""
@@ -458,23 +471,26 @@ def _slots(ctx: Context, own: int, groups: list[SeededGroup]) -> Iterator[Seeded
             yield None
 
 
-def generate(ctx: Context, first_id: int, count: int, groups: list[SeededGroup] | None = None
-             ) -> Iterator[SeededProduct]:
+def generate(ctx: Context, first_id: int, count: int, groups: list[SeededGroup] | None = None,
+             group_ctx: Context | None = None) -> Iterator[SeededProduct]:
     """Yield `count` products with ids from `first_id`, scored against the loaded rules: the variants of the
-    (already written) `groups`, and products of their own for the rest."""
+    (already written) `groups`, drawn with `group_ctx`, and products of their own for the rest, drawn with `ctx`
+    and numbered among themselves (so they do not depend on the groups)."""
     groups = groups or []
-    own = count - sum(len(group.members) for group in groups)
+    group_ctx = group_ctx or ctx
+    own = own_products(count, groups)
     if own < 0:
         raise ValueError(f"the groups have more variants than the {count} products asked for")
     recent: deque[SeededProduct] = deque(maxlen=5000)  # candidates for near copies: products of their own
-    index = 0
-    for slot in _slots(ctx, own, groups):
+    index = own_index = 0
+    for slot in _slots(group_ctx, own, groups):
         if slot is not None:
-            batch = [_variant(ctx, slot, values, first_id + index + n) for n, values in enumerate(slot.members)]
+            batch = [_variant(group_ctx, slot, values, first_id + index + n) for n, values in enumerate(slot.members)]
         elif recent and ctx.rng.random() < DUPLICATE_SHARE:
-            batch = [_near_copy(ctx, ctx.rng.choice(recent), first_id + index, index)]
+            batch = [_near_copy(ctx, ctx.rng.choice(recent), first_id + index, own_index)]
         else:
-            batch = [_product(ctx, first_id + index, index)]
+            batch = [_product(ctx, first_id + index, own_index)]
+        own_index += slot is None
         for product in batch:
             result = quality.evaluate(product.row, ctx.rules)
             product.row["completeness"], product.row["missing_fields"] = result.completeness, result.missing_fields
@@ -572,12 +588,14 @@ def seed(target: Engine | str, products: int, seed: int = 42, progress: Progress
         _insert_rules(conn, category_ids)
         ctx = Context(random.Random(seed), datetime.now(UTC), currency, category_ids, _insert_warehouses(conn),
                       quality.load_rules(conn), [leaf.weight for leaf in LEAVES])
-        groups = plan_groups(ctx, int(products * VARIANT_SHARE))
+        group_ctx = group_context(ctx, seed)
+        groups = plan_groups(group_ctx, int(products * VARIANT_SHARE))
         first_id = _reserve_ids(conn, "products", products) if products else 0
         for table, trigger in _TRIGGERS:
             conn.execute(f"ALTER TABLE {table} DISABLE TRIGGER {trigger}")
         _copy_groups(conn, groups, progress)
-        stock, history = _copy_products(conn, generate(ctx, first_id, products, groups), products, progress)
+        stock, history = _copy_products(conn, generate(ctx, first_id, products, groups, group_ctx), products,
+                                        progress)
         _copy_rest(conn, stock, history, progress)
         for table, trigger in _TRIGGERS:
             conn.execute(f"ALTER TABLE {table} ENABLE TRIGGER {trigger}")

@@ -73,6 +73,8 @@ def demo_products(count: int, seed: int) -> list[DemoProduct]:
     """The demo catalog `db.seed.seed(url, count, seed)` writes, product by product, with near-copy groups.
 
     Mirrors `db.seed.generate` call for call (same random stream), keeping which product each near copy copies.
+    Only the products of their own: the groups' variants come from a random stream of their own
+    (`db.seed.group_context`) and are not judged here.
     """
     from db import seed as demo
     from db.quality import RuleSet
@@ -84,7 +86,8 @@ def demo_products(count: int, seed: int) -> list[DemoProduct]:
     leaf_by_id = {i + 1: p for i, p in enumerate(paths)}
     recent: deque[tuple[demo.SeededProduct, DemoProduct]] = deque(maxlen=5000)
     out: list[DemoProduct] = []
-    for index in range(count):
+    own = demo.own_products(count, demo.plan_groups(demo.group_context(ctx, seed), int(count * demo.VARIANT_SHARE)))
+    for index in range(own):
         if recent and ctx.rng.random() < demo.DUPLICATE_SHARE:
             original, original_info = ctx.rng.choice(recent)
             product = demo._near_copy(ctx, original, index + 1, index)

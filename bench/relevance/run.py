@@ -8,7 +8,13 @@ of `judgments.jsonl` and `demo_judgments.jsonl` runs against
 
 - `/search`: `GET /search?q=...&per_page=10` with `Cache-Control: no-cache`;
 - `BM25`: `{"multi_match": {"query": q, "fields": ["name^3", "brand^2", "description"]}}` filtered on
-  `status: active`, straight to OpenSearch on the same alias, top 10.
+  `status: active`, straight to OpenSearch on the same alias, top 10;
+- `/search+rules`: `/search` again with the merchandising rules of `demo_rules.json` in force (what steering
+  costs or buys in relevance; the baseline check is on `/search` without them).
+
+Everything is counted per model: the variants of one product group are one result to a shopper (grouped search
+shows the model once), so a group takes its best variant's grade and a system listing several of its variants
+gets credit once.
 
 Figures per system (see README.md for the definitions): MRR@10, nDCG@10, zero-result rate, category
 precision@10, overall and per query kind.
@@ -50,6 +56,9 @@ if TYPE_CHECKING:
 HERE = Path(__file__).resolve().parent
 PRODUCTS_FILE = HERE / "products.jsonl"
 JUDGMENT_FILES = (HERE / "judgments.jsonl", HERE / "demo_judgments.jsonl")
+DEMO_RULES_FILE = HERE / "demo_rules.json"
+"""Merchandising rules a merchandiser of this catalog would plausibly run (boosts, a launch pin, a withdrawn SKU):
+the `rules` system is /search with them in force, to show what merchandising does to relevance."""
 DEFAULT_BASELINE = HERE / "baseline.json"
 DEFAULT_DB = "catalog_relevance"
 DEFAULT_ALIAS = "relevance_products"
@@ -59,8 +68,8 @@ TOLERANCE = 0.01
 TOP = 10
 # Kinds whose MRR counts the product the query names (grade 3); the others count the first grade >= 2.
 NAMED_PRODUCT_KINDS = frozenset({"exact_name", "typo", "color_variant"})
-SYSTEMS = ("search", "bm25")
-SYSTEM_TITLES = {"search": "/search", "bm25": "BM25"}
+SYSTEMS = ("search", "rules", "bm25")
+SYSTEM_TITLES = {"search": "/search", "rules": "/search+rules", "bm25": "BM25"}
 BM25_FIELDS = ["name^3", "brand^2", "description"]
 
 # The electronics tree the hand-written products live in (the demo seed already has electronics/mobile with
@@ -290,13 +299,30 @@ class QueryResult:
     cat: dict[str, float | None] = field(default_factory=dict)
 
 
-def score(results: list[QueryResult], category_of: dict[str, str | None]) -> None:
+def by_model(judged: Judged, model_of: dict[str, str]) -> Judged:
+    """The judgments per model: the variants of one product group are one thing to a shopper (grouped search
+    shows the model once), so the group takes its best-graded variant's grade."""
+    relevant: dict[str, int] = {}
+    for sku, grade in judged.relevant.items():
+        key = model_of.get(sku, sku)
+        relevant[key] = max(grade, relevant.get(key, 0))
+    return Judged(judged.query, judged.kind, relevant)
+
+
+def models_in(hits: Sequence[Hit], model_of: dict[str, str]) -> list[str]:
+    """The models the hits show, in order, each once (an ungrouped system may list several of its variants)."""
+    return list(dict.fromkeys(model_of.get(h.sku, h.sku) for h in hits))
+
+
+def score(results: list[QueryResult], category_of: dict[str, str | None], model_of: dict[str, str]) -> None:
+    """Each system's figures per query, counted per model (`by_model`); a product of its own is its own model."""
     for r in results:
         target = target_category(r.judged, category_of)
+        judged = by_model(r.judged, model_of)
         for system, hits in r.hits.items():
-            skus = [h.sku for h in hits]
-            r.rr[system] = reciprocal_rank(r.judged, skus)
-            r.ndcg[system] = ndcg(r.judged, skus)
+            models = models_in(hits, model_of)
+            r.rr[system] = reciprocal_rank(judged, models)
+            r.ndcg[system] = ndcg(judged, models)
             r.cat[system] = category_precision(target, hits) if target else None
 
 
@@ -372,11 +398,38 @@ def run_queries(client: TestClient[Litestar], settings: Settings, judged: list[J
     return results
 
 
+def with_demo_rules(client: TestClient[Litestar], settings: Settings, results: list[QueryResult],
+                    say: Say = _say) -> None:
+    """Put the demo rules in force (through `POST /search/rules`) and run every query again as the `rules` system;
+    the rules are deleted afterwards."""
+    from api.auth.security import issue_token
+
+    headers = {"Authorization": f"Bearer {issue_token(settings, uuid.uuid4(), ['admin'])}"}
+    rules = json.loads(DEMO_RULES_FILE.read_text())
+    created = [_check(client.post("/search/rules", json=rule, headers=headers), f"rule {rule['name']!r}")["id"]
+               for rule in rules]
+    say(f"  {len(created)} demo rules in force ({DEMO_RULES_FILE.name})")
+    try:
+        with ThreadPoolExecutor(4) as pool:
+            for r, hits in zip(results, pool.map(lambda r: search_hits(client, r.judged.query), results), strict=True):
+                r.hits["rules"] = hits
+    finally:
+        for rule_id in created:
+            client.delete(f"/search/rules/{rule_id}", headers=headers)
+
+
 def categories_of(settings: Settings) -> dict[str, str | None]:
     with psycopg.connect(settings.postgres_dsn) as conn:
         rows = conn.execute("SELECT p.sku, c.path, p.status FROM products p "
                             "LEFT JOIN categories c ON c.id = p.category_id").fetchall()
     return {sku: path for sku, path, status in rows if status == "active"}
+
+
+def models_of(settings: Settings) -> dict[str, str]:
+    """Each variant's SKU -> its group's key (products of their own are left out: they are their own model)."""
+    with psycopg.connect(settings.postgres_dsn) as conn:
+        rows = conn.execute("SELECT sku, 'group ' || group_id FROM products WHERE group_id IS NOT NULL").fetchall()
+    return dict(rows)
 
 
 def evaluate(database: str = DEFAULT_DB, alias: str = DEFAULT_ALIAS, demo_products: int = DEFAULT_DEMO_PRODUCTS,
@@ -402,7 +455,9 @@ def evaluate(database: str = DEFAULT_DB, alias: str = DEFAULT_ALIAS, demo_produc
                 say(f"  WARNING: {len(missing)} judged SKUs are not active products of this catalog "
                     f"(e.g. {missing[:5]}); they stay in the judgments (unreachable)")
             results = run_queries(client, settings, judged, say)
-        score(results, searchable)
+            with_demo_rules(client, settings, results, say)
+            model_of = models_of(settings)
+        score(results, searchable, model_of)
     finally:
         if not keep:
             drop(settings)
@@ -413,12 +468,14 @@ def evaluate(database: str = DEFAULT_DB, alias: str = DEFAULT_ALIAS, demo_produc
 
 
 def format_table(fig: dict[str, Any]) -> str:
-    s, b = fig["search"], fig["bm25"]
+    s, b, ruled = fig["search"], fig["bm25"], fig["rules"]
     metrics = [("nDCG@10", "ndcg@10"), ("MRR@10", "mrr@10"), ("zero-result rate", "zero_result_rate"),
                ("category precision@10", "category_precision@10")]
-    lines = [f"{'overall (' + str(s['overall']['queries']) + ' queries)':<34}{'/search':>9}{'BM25':>9}"]
+    lines = [f"{'overall (' + str(s['overall']['queries']) + ' queries)':<34}{'/search':>9}{'BM25':>9}"
+             f"{'/search+rules':>15}"]
     for title, key in metrics:
-        lines.append(f"{'  ' + title:<34}{s['overall'][key]:>9.3f}{b['overall'][key]:>9.3f}")
+        lines.append(f"{'  ' + title:<34}{s['overall'][key]:>9.3f}{b['overall'][key]:>9.3f}"
+                     f"{ruled['overall'][key]:>15.3f}")
     lines.append("")
     header = (f"{'kind':<16}{'n':>5}   {'nDCG@10':^17}   {'MRR@10':^17}   {'zero results':^17}   "
               f"{'cat. prec@10':^17}")
