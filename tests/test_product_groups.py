@@ -176,7 +176,8 @@ async def test_bulk_group_code_creates_the_group_from_a_feed_of_variants(
         client: Client, auth_headers: Headers, unique: str) -> None:
     code = f"TEE-{unique}"
     items = [{"sku": f"TEE-{unique}-{color}-{size}", "group_code": code, "name": f"Tee {unique}", "price": 12,
-              "brand": "Loom", "attributes": {"color": color, "size": size, "material": "cotton"}}
+              "brand": "Loom", "attributes": {"color": color, "size": size, "material": "cotton",
+                                              "gtin": f"{len(color)}{len(size)}{unique}"}}
              for color in ("red", "blue") for size in ("S", "M")]
     items.append({"sku": f"TEE-{unique}-dup", "group_code": code, "price": 12,
                   "attributes": {"color": "red", "size": "S", "material": "cotton"}})
