@@ -11,6 +11,7 @@ import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
+from catalog.settings import Settings
 from indexer.stream import OutboxConsumer
 from tests.conftest import CatalogRows
 from tests.factories import product_payload
@@ -206,3 +207,21 @@ async def test_suggestions_name_a_model_once(shop: Client, catalog: Catalog) -> 
     skus = [p["sku"] for p in response.json()["products"]]
     case_skus = {catalog.variants[k]["sku"] for k in ("case-red-s", "case-red-m", "case-red-l", "case-frost-m")}
     assert len(set(skus) & case_skus) == 1
+
+
+async def test_verify_counts_a_group_change_as_pending_until_its_variants_are_reindexed(
+        shop: Client, auth_headers: Headers, catalog: Catalog, consumer: OutboxConsumer, settings: Settings,
+        os_client: Any, unique: str) -> None:
+    from indexer.verify import verify
+
+    renamed = await shop.patch(f"/product-groups/{catalog.case['id']}", json={"code": f"CASE2-{unique}"},
+                               headers=auth_headers("merchandiser"))
+    assert renamed.status_code == 200, renamed.text
+    before = verify(settings)
+    assert before.drift == 0 and before.pending >= 4  # the four variants: queued, not lost
+    consumer.drain()
+    after = verify(settings)
+    assert (after.drift, after.pending) == (0, 0), after
+    variant = catalog.variants["case-frost-m"]
+    document = os_client.get(index=settings.index_alias, id=str(variant["id"]))["_source"]
+    assert document["group_code"] == f"CASE2-{unique}" and document["group_id"] == catalog.case["id"]
