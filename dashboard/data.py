@@ -19,7 +19,7 @@ from opensearchpy import OpenSearch
 from sqlalchemy import Engine, create_engine
 
 from catalog.settings import get_settings
-from dashboard import search_data
+from dashboard import search_analytics, search_data
 from db import analytics, media_reports, quality_groups
 from db.analytics import Filters, WorstFilter
 
@@ -252,3 +252,23 @@ def facet(f: Filters, field: str, attribute: str | None = None) -> search_data.F
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
 def attribute_names(f: Filters) -> list[str]:
     return search_data.attribute_names(search_client(), index_alias(), f)
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def engagement_kpis(f: Filters) -> dict[str, Any]:
+    return search_analytics.engagement_kpis(engine(), f)
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def query_engagement(f: Filters) -> pd.DataFrame:
+    return search_analytics.query_engagement(engine(), f)
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def no_click_queries(f: Filters) -> pd.DataFrame:
+    return search_analytics.no_click_queries(engine(), f)
+
+
+@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
+def rule_effect() -> pd.DataFrame:
+    return search_analytics.rule_effect(engine())
