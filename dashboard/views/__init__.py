@@ -23,4 +23,5 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("views/pricing.py", "Pricing", ":material/sell:", "pricing"),
     PageSpec("views/quality.py", "Catalog quality", ":material/fact_check:", "quality"),
     PageSpec("views/search_insights.py", "Search insights", ":material/search:", "search-insights"),
+    PageSpec("views/search_preview.py", "Search preview", ":material/manage_search:", "search-preview"),
 )
