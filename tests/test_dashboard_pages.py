@@ -705,7 +705,7 @@ def test_search_preview_shows_the_pinned_product_first_and_names_the_rule(dashbo
     assert not at.exception
     after = table(at, "text_match")
     assert after.loc[0, "sku"] == last["sku"] and after.loc[0, "pinned"]
-    assert after.loc[0, "factors"] == "pinned by a rule" and pd.isna(after.loc[0, "score"])
+    assert after.loc[0, "factors"] == f"pinned by rule {rule_id}" and pd.isna(after.loc[0, "score"])
     assert list(after["sku"][1:]) == list(before["sku"][:-1])  # the rest keep their order, one place down
     fired = table(at, "rule_id")
     assert list(zip(fired["rule_id"], fired["name"], strict=True)) == [(rule_id, "Dashboard pin")]

@@ -239,7 +239,8 @@ async def test_the_preview_shows_the_rules_that_fired_and_why_each_hit_ranks_the
     assert preview["rules"][0]["name"] == "zen first"
     assert [i["id"] for i in preview["search"]["items"]] == [promoted["id"], boosted["id"], plain["id"]]
     first, second, third = preview["explanations"]
-    assert first["pinned"] and first["score"] is None and first["factors"] == []
+    assert first["pinned"] and first["pinned_by"] == pin["id"] and first["score"] is None and first["factors"] == []
+    assert second["pinned_by"] is None and preview["search"]["took_ms"] > 0
     reasons = {factor["reason"]: factor for factor in second["factors"]}
     assert reasons[f"boost of rule {boost['id']}"]["weight"] == 3 and "in stock" in reasons
     assert not third["pinned"] and all("boost" not in factor["reason"] for factor in third["factors"])

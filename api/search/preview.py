@@ -10,6 +10,7 @@ not a re-implementation; the text match is what remains of the score.
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Mapping, Sequence
 from typing import Final
 
@@ -35,6 +36,7 @@ class HitExplanation(Struct):
     sku: str
     pinned: bool
     """Placed by a rule's pin (then no score: pins are placed, not ranked)."""
+    pinned_by: int | None
     score: float | None
     factors: list[Factor]
     """The ranking factors this hit earned (multiplied into its score)."""
@@ -78,8 +80,10 @@ async def preview(state: State, params: SearchParams) -> SearchPreview:
     expansions = await rt.synonyms.expansions(state.sessions, generations[1])
     fired = await service.firing(state, rt, params, generations[1])
     trace = service.Trace()
+    started = time.perf_counter()
     response = await service.answer(state, rt, params, expansions, True, generations[0], rules.steering(fired),
                                     trace=trace)
+    response.took_ms = round((time.perf_counter() - started) * 1000, 2)
     shown = trace.params or params
     candidates = _factors(shown, expansions, fired) if response.items else []
     page_ids = [item.id for item in response.items]
@@ -106,6 +110,7 @@ async def preview(state: State, params: SearchParams) -> SearchPreview:
             else:
                 score_left = score
             text_match = round(score_left / product, 4) if product else None
-        explanations.append(HitExplanation(position, item.id, item.sku, pinned, score, factors, text_match))
+        explanations.append(HitExplanation(position, item.id, item.sku, pinned, trace.pinned.get(item.id), score,
+                                           factors, text_match))
     return SearchPreview(response, [RuleBrief(rule.id, rule.name) for rule in fired], explanations)
 

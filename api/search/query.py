@@ -91,8 +91,8 @@ class Steering:
     """Lowercase SKUs never shown."""
     boosts: tuple[tuple[Body, float], ...] = ()
     """(filter, weight): under relevance, the score of the products the filter matches is multiplied by it."""
-    pins: tuple[tuple[str, int], ...] = ()
-    """(lowercase SKU, 1-based position), in the order they claim positions (placed by the service)."""
+    pins: tuple[tuple[str, int, int], ...] = ()
+    """(lowercase SKU, 1-based position, rule id), in the order they claim positions (placed by the service)."""
     excluded_keys: tuple[str, ...] = ()
     """Group keys of the pinned products shown: kept out of the ranked hits (they are placed, not ranked)."""
     window: tuple[int, int] | None = None
@@ -462,7 +462,7 @@ def search_body(params: SearchParams, facet_keys: Sequence[str], expansions: Exp
 
 def pins_body(params: SearchParams, steering: Steering) -> Body:
     """The pinned products a shopper may be shown now: active, in stock, under every filter of the search."""
-    skus = list(dict.fromkeys(sku for sku, _ in steering.pins))
+    skus = list(dict.fromkeys(sku for sku, _, _ in steering.pins))
     required = [active_only(), in_stock_filter(True), *confined_clauses(params), *steering.scope,
                 *filter_clauses(params).values(), {"terms": {f.SKU: skus}}]
     found: Body = {"bool": {"filter": required}}

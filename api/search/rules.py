@@ -176,7 +176,7 @@ def steering(fired: Sequence[Rule]) -> Steering:
     if not fired:
         return NO_STEERING
     hidden = tuple(dict.fromkeys(sku for rule in fired for sku in rule.hidden))
-    pins = tuple((sku, position) for rule in fired for sku, position in rule.pins if sku not in hidden)
+    pins = tuple((sku, position, rule.id) for rule in fired for sku, position in rule.pins if sku not in hidden)
     return Steering(rule_ids=tuple(rule.id for rule in fired), scope=tuple(c for r in fired for c in r.scope),
                     hidden=hidden, boosts=tuple(b for r in fired for b in r.boosts), pins=pins)
 

@@ -417,7 +417,8 @@ class Trace:
     replaces the query) and the ids of the pinned products on the page."""
 
     params: SearchParams | None = None
-    pinned: set[int] = field(default_factory=set)
+    pinned: dict[int, int] = field(default_factory=dict)
+    """Product id -> the rule whose pin placed it."""
 
 
 async def answer(state: State, rt: SearchRuntime, params: SearchParams, expansions: Mapping[str, tuple[str, ...]],
@@ -433,7 +434,7 @@ async def answer(state: State, rt: SearchRuntime, params: SearchParams, expansio
     keys = await _facet_keys(rt, client, alias, params, taxonomy)
     # A search_after cursor comes from an ungrouped first page: the rest of it stays ungrouped.
     grouped = params.group and params.search_after is None and await rt.has_variants(client, alias, generation)
-    pinned: list[tuple[int, dict[str, Any]]] = []
+    pinned: list[tuple[int, dict[str, Any], int]] = []
     if steer.pins and params.search_after is None:  # cursor pages show the ranking as it is
         pinned, steer = await _place_pins(client, alias, params, steer)
     bodies = Bodies(params, keys, expansions, grouped, steer)
@@ -471,7 +472,7 @@ async def answer(state: State, rt: SearchRuntime, params: SearchParams, expansio
     if any(p not in taxonomy.names for p in paths):
         taxonomy = await rt.current_taxonomy(state.sessions, paths)
     if trace is not None:
-        trace.params, trace.pinned = params, {int(hit["_source"][f.ID]) for _, hit in pinned}
+        trace.params, trace.pinned = params, {int(hit["_source"][f.ID]): rule_id for _, hit, rule_id in pinned}
     return SearchResponse(
         query=params.q if not corrected else suggestion or params.q, total=total, page=params.page,
         per_page=params.per_page, items=[_item(h, models) for h in hits],
@@ -482,34 +483,36 @@ async def answer(state: State, rt: SearchRuntime, params: SearchParams, expansio
 
 
 async def _place_pins(client: AsyncOpenSearch, alias: str, params: SearchParams, steer: query.Steering
-                      ) -> tuple[list[tuple[int, dict[str, Any]]], query.Steering]:
-    """The sellable pinned products at their (0-based) places on this page, and the steering that keeps them out
-    of the ranked hits and leaves the page's other places to those (one light request before the search)."""
+                      ) -> tuple[list[tuple[int, dict[str, Any], int]], query.Steering]:
+    """The sellable pinned products at their (0-based) places on this page with the rule that pinned each, and
+    the steering that keeps them out of the ranked hits and leaves the page's other places to those (one light
+    request before the search)."""
     raw = await _opensearch(client, alias, query.pins_body(params, steer), "hits.hits._source")
     by_sku = {hit["_source"][f.SKU].lower(): hit for hit in raw.get("hits", {}).get("hits", [])}
-    taken: dict[int, dict[str, Any]] = {}
+    taken: dict[int, tuple[dict[str, Any], int]] = {}
     keys: list[str] = []
-    for sku, position in steer.pins:
+    for sku, position, rule_id in steer.pins:
         hit = by_sku.get(sku)
         if hit is None or hit["_source"][f.GROUP_KEY] in keys:  # not sellable now, or its model is placed
             continue
         place = position - 1
         while place in taken:
             place += 1
-        taken[place] = {**hit, "_score": None}
+        taken[place] = ({**hit, "_score": None}, rule_id)
         keys.append(hit["_source"][f.GROUP_KEY])
     start, size = params.offset, params.per_page
     before = sum(1 for place in taken if place < start)
-    on_page = sorted((place, hit) for place, hit in taken.items() if start <= place < start + size)
+    on_page = [(place, hit, rule_id) for place, (hit, rule_id) in sorted(taken.items(), key=lambda kv: kv[0])
+               if start <= place < start + size]
     window = (start - before, size - len(on_page))
     return on_page, dataclasses.replace(steer, excluded_keys=tuple(keys), window=window)
 
 
-def _with_pins(ranked: list[dict[str, Any]], pinned: list[tuple[int, dict[str, Any]]], start: int, size: int
+def _with_pins(ranked: list[dict[str, Any]], pinned: list[tuple[int, dict[str, Any], int]], start: int, size: int
                ) -> list[dict[str, Any]]:
     """The page: each pinned product at its place, the ranked hits in the others (pins placed past the last
     ranked hit follow it)."""
-    places = dict(pinned)
+    places = {place: hit for place, hit, _ in pinned}
     rest = iter(ranked)
     page: list[dict[str, Any]] = []
     for place in range(start, start + size):

@@ -47,7 +47,7 @@ def _hits(found: SearchPreview) -> pd.DataFrame:
             "in_stock": item.in_stock,
             "model": f"{item.group.code} — {item.group.name}" if item.group else None,
             "pinned": hit.pinned, "score": hit.score, "text_match": hit.text_match,
-            "factors": "pinned by a rule" if hit.pinned else preview_data.factor_text(hit.factors),
+            "factors": f"pinned by rule {hit.pinned_by}" if hit.pinned else preview_data.factor_text(hit.factors),
         })
     return pd.DataFrame(rows, columns=["position", "sku", "name", "price", "currency", "in_stock", "model", "pinned",
                                        "score", "text_match", "factors"])
