@@ -13,7 +13,8 @@ from typing import Any
 
 import msgspec
 import psycopg
-from sqlalchemy import func, select
+from sqlalchemy import Text, any_, bindparam, func, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -21,11 +22,11 @@ from api.errors import CatalogError, InvalidInput
 from api.groups import service as groups
 from api.products import service, validation
 from api.products.schemas import BulkItem, BulkItemResult, BulkResult, BulkSummary, ProductCreate
-from api.products.variants import GroupFacts
 from db import quality
 from db.models import Product, ProductStatus
 from db.product_staging import merge_products
 from db.session import transaction
+from db.variants import GroupFacts
 
 MAX_ITEMS = 10_000
 CHUNK = 1000
@@ -192,6 +193,8 @@ async def _write_item_alone(session: AsyncSession, parsed: ParsedItem, currency:
 
 
 PRODUCTS = Product.__table__  # type: ignore[attr-defined]
+# `lower(sku) = ANY(:skus)`: one array parameter, where `IN` compiled 1,000 bound parameters per chunk (0.15 s per
+# 20k items in the profile).
 
 
 async def _write_chunk_batched(session: AsyncSession, chunk: list[ParsedItem], currency: str) -> list[BulkItemResult]:
@@ -199,7 +202,8 @@ async def _write_chunk_batched(session: AsyncSession, chunk: list[ParsedItem], c
     skus = [p.item.sku.lower() for p in chunk if p.item]
     locked = (
         await session.execute(
-            select(PRODUCTS).where(func.lower(PRODUCTS.c.sku).in_(skus)).order_by(PRODUCTS.c.id).with_for_update()
+            select(PRODUCTS).where(func.lower(PRODUCTS.c.sku) == any_(bindparam("skus", skus, ARRAY(Text))))
+            .order_by(PRODUCTS.c.id).with_for_update()
         )
     ).mappings()
     current_by_sku = {row["sku"].lower(): dict(row) for row in locked}
@@ -284,11 +288,11 @@ async def _merge_rows(
     raw = await (await session.connection()).get_raw_connection()
     driver = raw.driver_connection
     assert driver is not None
-    merged = await merge_products(driver, [row for _, row in planned])
+    merged = await merge_products(driver, [row for _, row in planned], all_new=not updates)
     results = []
     for parsed, row in planned:
-        written = merged[row["sku"].lower()]
-        if written.inserted != ("_id" not in row):
+        written = merged.get(row["sku"].lower())
+        if written is None or written.inserted != ("_id" not in row):
             raise ConcurrentInsert(row["sku"])
         status = "created" if written.inserted else "updated"
         results.append(BulkItemResult(parsed.index, status, written.sku, written.id, written.version))
