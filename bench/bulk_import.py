@@ -16,6 +16,7 @@ import argparse
 import json
 import os
 import random
+import statistics
 import sys
 import time
 import uuid
@@ -37,6 +38,7 @@ COPY_COLUMNS = ("sku", "name", "description", "brand", "status", "price", "curre
 BRANDS = ("Acme", "Globex", "Initech", "Umbrella", "Hooli", "Stark", "Wayne", "Wonka")
 NOUNS = ("kettle", "lamp", "television", "drill", "jacket", "blender", "monitor", "backpack", "speaker", "chair")
 COLORS = ("red", "blue", "black", "white", "green", "grey")
+NAMES = ("API POST /products/bulk", "COPY into products (triggers)", "COPY into scratch table")
 
 
 def products(count: int, seed: int = 42, prefix: str = "IMP") -> list[dict[str, Any]]:
@@ -164,12 +166,19 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--database", default=BENCH_DB, help=f"scratch database (default {BENCH_DB})")
     parser.add_argument("--api-url", help="an API already serving --database (its rate limits apply)")
     args = parser.parse_args(argv)
-    for n, out in enumerate(run(args.products, args.chunk, args.repeat, args.api_url, args.database), 1):
+    outs = run(args.products, args.chunk, args.repeat, args.api_url, args.database)
+    for n, out in enumerate(outs, 1):
         api = out["API POST /products/bulk: rows/s"]
         print(f"repeat {n}: {args.products} products, chunks of {args.chunk}")
-        for name in ("API POST /products/bulk", "COPY into products (triggers)", "COPY into scratch table"):
+        for name in NAMES:
             rate = out[f"{name}: rows/s"]
             print(f"  {name:<32}{out[f'{name}: s']:8.2f} s {rate:10,.0f} rows/s   API/this x{api / rate:.3f}")
+    if len(outs) > 1:
+        print(f"median of {len(outs)} repeats (ratio: the median of each repeat's own API/this)")
+        for name in NAMES:
+            rate = statistics.median(out[f"{name}: rows/s"] for out in outs)
+            ratio = statistics.median(out["API POST /products/bulk: rows/s"] / out[f"{name}: rows/s"] for out in outs)
+            print(f"  {name:<32}{rate:19,.0f} rows/s   API/this x{ratio:.3f}")
 
 
 if __name__ == "__main__":
