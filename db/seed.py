@@ -2,7 +2,7 @@
 their variants, products, stock and price history, written with COPY in one transaction.
 
 About 15% of the products are variants (`VARIANT_SHARE`): t-shirts and hoodies in colors x sizes, phones in storage
-x colors (`db.seed_catalog.VARIANT_MODELS`). A variant's row is what `api.products.variants.resolve` makes of it,
+x colors (`db.seed_catalog.VARIANT_MODELS`). A variant's row is what `db.variants.resolve` makes of it,
 the rule every other write follows: the name, brand, category and description (and, for models without photos
 per color, the images) copied from its group and listed in `inherited`, and its `variant_key`.
 
@@ -39,7 +39,6 @@ from typing import Any
 import psycopg
 from sqlalchemy import Engine
 
-from api.products.variants import GroupFacts, resolve
 from db import quality
 from db.seed_catalog import (
     APPAREL_SIZES,
@@ -55,6 +54,7 @@ from db.seed_catalog import (
     Leaf,
     VariantModel,
 )
+from db.variants import GroupFacts, resolve
 
 Progress = Callable[[str, int, int], None]
 """progress(stage, done, total)"""

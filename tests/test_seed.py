@@ -10,11 +10,11 @@ import psycopg
 import pytest
 from sqlalchemy import create_engine, pool
 
-from api.products.variants import GroupFacts, variant_key
 from catalog.settings import Settings
 from db import quality
 from db.migrate import upgrade
 from db.seed import CatalogNotEmptyError, seed, seed_if_empty
+from db.variants import GroupFacts, variant_key
 from stack.postgres_server import drop_database, recreate_database
 
 PRODUCTS = 2000

@@ -18,8 +18,8 @@ from api.groups.schemas import GroupCreate, GroupRead, GroupUpdate, VariantSumma
 from api.products import service as products
 from api.products import validation
 from api.products.schemas import BulkItem
-from api.products.variants import INHERITABLE, GroupFacts
 from db.models import Inventory, Product, ProductGroup
+from db.variants import INHERITABLE, GroupFacts
 
 GROUP_FIELDS = ("code", "name", "brand", "category_id", "description", "images", "axes")
 

@@ -25,7 +25,7 @@ import msgspec
 
 from api.products.schemas import BulkItem
 from api.products.validation import Reference
-from api.products.variants import INHERITABLE, GroupFacts
+from db.variants import INHERITABLE, GroupFacts
 
 PRODUCT_COLUMNS = ("sku", "name", "description", "brand", "price", "currency", "status", "category_id", "images",
                    "group_code")

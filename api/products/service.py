@@ -13,12 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from api.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
-from api.products import validation, variants
+from api.products import validation
 from api.products.schemas import CategoryRef, ProductCreate, ProductRead, ProductUpdate, StockSummary
-from api.products.variants import GroupFacts
-from db import quality
+from db import quality, variants
 from db.media import product_images, uploaded_urls
 from db.models import Category, Inventory, Product, ProductGroup, ProductStatus
+from db.variants import GroupFacts, MissingVariantAxis
 
 EDITABLE_FIELDS = (
     "sku",
@@ -229,7 +229,10 @@ def require_name(fields: dict[str, Any]) -> None:
 def with_group(after: dict[str, Any], group: GroupFacts | None, inherited: Sequence[str],
                written: Sequence[str]) -> dict[str, Any]:
     """`after` with what the product takes from its group applied, and checked to name itself."""
-    resolved = variants.resolve(after, group, inherited, written)
+    try:
+        resolved = variants.resolve(after, group, inherited, written)
+    except MissingVariantAxis as exc:
+        raise InvalidInput(exc.message, exc.details, code=exc.code) from exc
     require_name(resolved)
     if resolved.get("description") is None:
         resolved["description"] = ""

@@ -4,6 +4,7 @@ A variant inherits the group's name, brand, category, description and images whe
 own; the inherited fields are stored as copies and listed in `inherited`, so a later change to the group flows
 down, while a field the variant sets for itself stays its own until it is set back to null. A variant must have
 a value for each of the group's axes, and its axis values (`variant_key`) are unique within the group.
+Here in db/ because the demo seed builds its variant rows with the same rules the API applies to a write.
 """
 
 from __future__ import annotations
@@ -12,8 +13,6 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
-
-from api.errors import InvalidInput
 
 INHERITABLE: Final = ("name", "brand", "category_id", "description", "images")
 """Product fields a variant takes from its group when it has none of its own."""
@@ -42,6 +41,17 @@ class GroupFacts:
         return list(self.images) if field == "images" else getattr(self, field)
 
 
+class MissingVariantAxis(ValueError):
+    """A variant without a value for one of its group's axes (the API answers 400 MISSING_VARIANT_AXIS)."""
+
+    code: Final = "MISSING_VARIANT_AXIS"
+
+    def __init__(self, message: str, details: dict[str, Any]) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+
 def _empty(value: Any) -> bool:
     return value is None or value == "" or value == []
 
@@ -58,15 +68,14 @@ def _axis_text(value: Any) -> str:
 
 
 def variant_key(group: GroupFacts, attributes: Mapping[str, Any]) -> str | None:
-    """The variant's axis values (None when the group has no axes); InvalidInput naming any axis it lacks."""
+    """The variant's axis values (None when the group has no axes); MissingVariantAxis naming any axis it lacks."""
     missing = [axis for axis in group.axes if _empty(attributes.get(axis))]
     if missing:
-        raise InvalidInput(
+        raise MissingVariantAxis(
             f"A variant of group {group.code!r} needs a value for each of its axes ({', '.join(group.axes)}); "
             f"missing: {', '.join(missing)}. Add them to `attributes`.",
             {"fields": {f"attributes.{axis}": f"required by the axes of group {group.code!r}" for axis in missing},
              "group_id": group.id, "axes": group.axes},
-            code="MISSING_VARIANT_AXIS",
         )
     if not group.axes:
         return None
