@@ -68,38 +68,7 @@ def search_images(uploaded_images: list[dict[str, Any]], external: list[str]) ->
     return [*shown, *external]
 
 
-# --- tables ------------------------------------------------------------------------------------------------
-
-
-class ProductImage(SQLModel, table=True):
-    __tablename__ = "product_images"
-
-    id: int | None = Field(default=None, sa_column=Column(BigInteger, primary_key=True))
-    product_id: int = Field(sa_column=Column(BigInteger, nullable=False))
-    key: str
-    sha256: str
-    content_type: str
-    width: int
-    height: int
-    bytes: int = Field(sa_column=Column(BigInteger, nullable=False))
-    position: int = 0
-    alt: str = ""
-    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False, server_default=func.now()))
-    updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False, server_default=func.now()))
-
-
-class ImageThumbnail(SQLModel, table=True):
-    __tablename__ = "image_thumbnails"
-
-    image_id: int = Field(sa_column=Column(BigInteger, primary_key=True))
-    size: int = Field(primary_key=True)
-    key: str
-    status: str = "pending"
-    attempts: int = 0
-    error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
-    next_attempt_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
-    created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
-    updated_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+# --- tables: only uploads have a model; product_images and image_thumbnails are read and written in SQL ------
 
 
 class MediaUpload(SQLModel, table=True):
@@ -107,7 +76,7 @@ class MediaUpload(SQLModel, table=True):
 
     id: uuid.UUID = Field(sa_column=Column(UUID(as_uuid=True), primary_key=True))
     product_id: int = Field(sa_column=Column(BigInteger, nullable=False))
-    key: str
+    key: str = Field(sa_type=Text)
     created_by: uuid.UUID | None = Field(default=None, sa_column=Column(UUID(as_uuid=True), nullable=True))
     created_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False, server_default=func.now()))
     expires_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))

@@ -1,14 +1,20 @@
-"""SQLModel table models. The schema itself (constraints, triggers) lives in the Alembic migrations."""
+"""SQLModel models of the tables the API reads and writes through the ORM; the schema lives in the migrations.
+
+Each model states its columns' types and nullability as the migrations make them (tests/test_schema_models.py checks).
+The other tables (outbox, audit_log, change_log, search_queries, quality_rules, synonyms, ...) have no model on
+purpose: they are written by triggers or read and written in SQL by db/, indexer/ and api/search, so a model would be
+one more copy of the schema to keep true and nothing would use it.
+"""
 
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import BigInteger, Column, Date, DateTime, Identity, Numeric, Text, func
+from sqlalchemy import CHAR, BigInteger, Column, DateTime, Identity, Numeric, SmallInteger, Text, func
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlmodel import Field, SQLModel
 
@@ -52,10 +58,10 @@ class User(SQLModel, table=True):
     id: uuid.UUID = Field(default_factory=uuid.uuid4, sa_column=Column(UUID(as_uuid=True), primary_key=True))
     email: str = Field(sa_column=Column(Text, nullable=False))
     password_hash: str = Field(sa_column=Column(Text, nullable=False))
-    first_name: str = ""
-    last_name: str = ""
+    first_name: str = Field(default="", sa_type=Text)
+    last_name: str = Field(default="", sa_type=Text)
     roles: list[str] = Field(default_factory=list, sa_column=Column(ARRAY(Text), nullable=False))
-    status: str = UserStatus.ACTIVE.value
+    status: str = Field(default=UserStatus.ACTIVE.value, sa_type=Text)
     created_at: datetime = _timestamp()
     updated_at: datetime = _timestamp()
 
@@ -65,9 +71,9 @@ class Category(SQLModel, table=True):
 
     id: int | None = _bigint_pk()
     parent_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
-    slug: str
-    name: str
-    path: str
+    slug: str = Field(sa_type=Text)
+    name: str = Field(sa_type=Text)
+    path: str = Field(sa_type=Text)
     depth: int = 0
     created_at: datetime = _timestamp()
     updated_at: datetime = _timestamp()
@@ -78,45 +84,28 @@ class CategoryAttribute(SQLModel, table=True):
 
     id: int | None = _bigint_pk()
     category_id: int = Field(sa_column=Column(BigInteger, nullable=False))
-    name: str
-    type: str = AttributeType.STRING.value
+    name: str = Field(sa_type=Text)
+    type: str = Field(default=AttributeType.STRING.value, sa_type=Text)
     allowed_values: list[Any] | None = Field(default=None, sa_column=Column(JSONB, nullable=True))
     required: bool = False
     facetable: bool = True
-
-
-class QualityRule(SQLModel, table=True):
-    """A required field for products in a category and its descendants (category_id NULL: everywhere).
-
-    `field` is one of brand, description, images, uploaded_images, price, category, or `attributes.<name>`.
-    """
-
-    __tablename__ = "quality_rules"
-
-    id: int | None = _bigint_pk()
-    category_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
-    field: str
-    min_length: int | None = None
-    weight: Decimal = Field(default=Decimal(1), sa_column=Column(Numeric(6, 2), nullable=False))
-    min_width: int | None = None
-    created_at: datetime = _timestamp()
 
 
 class Product(SQLModel, table=True):
     __tablename__ = "products"
 
     id: int | None = _bigint_pk()
-    sku: str
-    name: str
-    description: str = ""
-    brand: str | None = None
+    sku: str = Field(sa_type=Text)
+    name: str = Field(sa_type=Text)
+    description: str = Field(default="", sa_type=Text)
+    brand: str | None = Field(default=None, sa_type=Text)
     category_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
-    status: str = ProductStatus.DRAFT.value
+    status: str = Field(default=ProductStatus.DRAFT.value, sa_type=Text)
     price: Decimal = Field(sa_column=Column(Numeric(12, 2), nullable=False))
-    currency: str
+    currency: str = Field(sa_type=CHAR(3))
     attributes: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONB, nullable=False))
     images: list[str] = Field(default_factory=list, sa_column=Column(JSONB, nullable=False))
-    completeness: int = 0
+    completeness: int = Field(default=0, sa_type=SmallInteger)
     missing_fields: list[str] = Field(default_factory=list, sa_column=Column(ARRAY(Text), nullable=False))
     created_at: datetime = _timestamp()
     updated_at: datetime = _timestamp()
@@ -130,7 +119,7 @@ class Product(SQLModel, table=True):
     inherited: list[str] = Field(
         default_factory=list, sa_column=Column(ARRAY(Text), nullable=False, server_default="{}")
     )
-    variant_key: str | None = None
+    variant_key: str | None = Field(default=None, sa_type=Text)
 
 
 class ProductGroup(SQLModel, table=True):
@@ -139,10 +128,10 @@ class ProductGroup(SQLModel, table=True):
     __tablename__ = "product_groups"
 
     id: int | None = _bigint_pk()
-    code: str
-    name: str
-    description: str = ""
-    brand: str | None = None
+    code: str = Field(sa_type=Text)
+    name: str = Field(sa_type=Text)
+    description: str = Field(default="", sa_type=Text)
+    brand: str | None = Field(default=None, sa_type=Text)
     category_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
     images: list[str] = Field(default_factory=list, sa_column=Column(JSONB, nullable=False))
     axes: list[str] = Field(default_factory=list, sa_column=Column(ARRAY(Text), nullable=False))
@@ -155,8 +144,8 @@ class Warehouse(SQLModel, table=True):
     __tablename__ = "warehouses"
 
     id: int | None = _bigint_pk()
-    code: str
-    name: str
+    code: str = Field(sa_type=Text)
+    name: str = Field(sa_type=Text)
     created_at: datetime = _timestamp()
 
 
@@ -177,86 +166,10 @@ class PriceHistory(SQLModel, table=True):
 
     id: int | None = _bigint_pk()
     product_id: int = Field(sa_column=Column(BigInteger, nullable=False))
-    sku: str
+    sku: str = Field(sa_type=Text)
     old_price: Decimal | None = Field(default=None, sa_column=Column(Numeric(12, 2)))
     new_price: Decimal = Field(sa_column=Column(Numeric(12, 2), nullable=False))
-    old_currency: str | None = None
-    currency: str
+    old_currency: str | None = Field(default=None, sa_type=CHAR(3))
+    currency: str = Field(sa_type=CHAR(3))
     changed_at: datetime = _timestamp()
     changed_by: uuid.UUID | None = Field(default=None, sa_column=Column(UUID(as_uuid=True)))
-
-
-class AuditLog(SQLModel, table=True):
-    __tablename__ = "audit_log"
-
-    id: int | None = _bigint_pk()
-    entity: str
-    entity_id: str
-    action: str
-    changes: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONB, nullable=False))
-    actor: uuid.UUID | None = Field(default=None, sa_column=Column(UUID(as_uuid=True)))
-    at: datetime = _timestamp()
-
-
-class Outbox(SQLModel, table=True):
-    """One row per committed change to a product's search document; the indexer consumes it."""
-
-    __tablename__ = "outbox"
-
-    id: int | None = _bigint_pk()
-    product_id: int = Field(sa_column=Column(BigInteger, nullable=False))
-    reason: str
-    product_version: int = Field(sa_column=Column(BigInteger, nullable=False))
-    created_at: datetime = _timestamp()
-    processed_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
-    attempts: int = 0
-    last_error: str | None = None
-
-
-class DeadLetter(SQLModel, table=True):
-    __tablename__ = "dead_letters"
-
-    id: int | None = _bigint_pk()
-    outbox_id: int = Field(sa_column=Column(BigInteger, nullable=False))
-    product_id: int = Field(sa_column=Column(BigInteger, nullable=False))
-    error: str
-    document: dict[str, Any] | None = Field(default=None, sa_column=Column(JSONB))
-    created_at: datetime = _timestamp()
-    resolved_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
-
-
-class Synonym(SQLModel, table=True):
-    """`terms` are equivalent when `replacements` is empty (tv, television); else terms => replacements."""
-
-    __tablename__ = "synonyms"
-
-    id: int | None = _bigint_pk()
-    terms: list[str] = Field(sa_column=Column(ARRAY(Text), nullable=False))
-    replacements: list[str] = Field(default_factory=list, sa_column=Column(ARRAY(Text), nullable=False))
-    created_at: datetime = _timestamp()
-    created_by: uuid.UUID | None = Field(default=None, sa_column=Column(UUID(as_uuid=True)))
-
-
-class SearchQuery(SQLModel, table=True):
-    __tablename__ = "search_queries"
-
-    id: int | None = _bigint_pk()
-    query: str
-    filters: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSONB, nullable=False))
-    sort: str = "relevance"
-    result_count: int
-    latency_ms: Decimal = Field(sa_column=Column(Numeric(10, 2), nullable=False))
-    cached: bool = False
-    created_at: datetime = _timestamp()
-
-
-class QualitySnapshot(SQLModel, table=True):
-    __tablename__ = "quality_snapshots"
-
-    taken_on: date = Field(sa_column=Column(Date, primary_key=True))
-    category_id: int = Field(sa_column=Column(BigInteger, primary_key=True))
-    category_path: str
-    products: int
-    avg_completeness: Decimal = Field(sa_column=Column(Numeric(5, 2), nullable=False))
-    complete_pct: Decimal = Field(sa_column=Column(Numeric(5, 2), nullable=False))
-    ready_to_sell_pct: Decimal = Field(sa_column=Column(Numeric(5, 2), nullable=False))
