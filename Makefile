@@ -34,9 +34,10 @@ test: $(STAMP) ## Run the whole test suite against real PostgreSQL, Redis, OpenS
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 .PHONY: lint
-lint: $(STAMP) ## ruff (lint + format check) and mypy
+lint: $(STAMP) ## ruff, mypy and the layer contracts (lint-imports, docs/architecture.md)
 	$(BIN)/ruff check .
 	$(BIN)/mypy api indexer db catalog stack dashboard media
+	$(BIN)/lint-imports
 
 .PHONY: stack-up
 stack-up: $(STAMP) ## Start PostgreSQL, Redis, OpenSearch and the object store only
