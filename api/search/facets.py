@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final
 
 from api.search.schemas import (
@@ -92,42 +92,72 @@ def count(bucket: Body) -> int:
     return int(bucket["doc_count"]) - int(variants["doc_count"]) + int(variants[GROUPS_AGG]["value"])
 
 
-def _counted(agg: Body, by_group: bool) -> Body:
-    """`agg` (a terms or range aggregation) with its buckets counting models when `by_group`."""
-    return {**agg, "aggs": group_count()} if by_group else agg
+SCOPE_VARIANTS: Final = "scope_variants"
 
 
-def aggregations(params: SearchParams, filters: Mapping[str, Body], attribute_keys: Sequence[str],
-                 by_group: bool = False) -> Body:
-    """Brand, category children, attributes, price and availability aggregations; `by_group`: every count
-    counts models (a group with three red variants counts once under red), not products."""
-    in_stock: Body = {"terms": {"field": f.IN_STOCK, "size": 2}}
-    availability = _except(filters, "availability", in_stock)
-    if by_group:  # a model is out of stock when none of its matching variants is in stock: count them all
-        availability = {"filter": _others(filters, "availability") or {"match_all": {}},
-                        "aggs": {"f": _counted(in_stock, True), **group_count()}}
+def scope_variants() -> Body:
+    """Whether any variant is among the products the facets count (then `model_counts_body` corrects them)."""
+    return {"filter": {"exists": {"field": f.GROUP_ID}}}
+
+
+def aggregations(params: SearchParams, filters: Mapping[str, Body], attribute_keys: Sequence[str]) -> Body:
+    """Brand, category children, attributes, price and availability aggregations (counting products; a grouped
+    search corrects the counts to models with `model_counts_body`)."""
     aggs: Body = {
-        "brand": _except(filters, "brand", _counted({"terms": {"field": f.BRAND_KEYWORD, "size": BRAND_SIZE}},
-                                                    by_group)),
-        "category": _except(filters, "category", _counted({"terms": {
-            "field": f.CATEGORY_PATH, "size": CATEGORY_SIZE, "include": category_children_regex(params.category)}},
-            by_group)),
+        "brand": _except(filters, "brand", {"terms": {"field": f.BRAND_KEYWORD, "size": BRAND_SIZE}}),
+        "category": _except(filters, "category", {"terms": {
+            "field": f.CATEGORY_PATH, "size": CATEGORY_SIZE, "include": category_children_regex(params.category)}}),
         "price": {"filter": _others(filters, "price") or {"match_all": {}}, "aggs": {
             "stats": {"stats": {"field": f.PRICE}},
-            "ranges": _counted({"range": {"field": f.PRICE, "ranges": price_ranges()}}, by_group),
+            "ranges": {"range": {"field": f.PRICE, "ranges": price_ranges()}},
         }},
-        "availability": availability,
+        "availability": _except(filters, "availability", {"terms": {"field": f.IN_STOCK, "size": 2}}),
     }
+    for name, own, keys, size in _attribute_aggs(filters, attribute_keys):
+        aggs[name] = _except(filters, own, _pairs(keys, size))
+    return aggs
+
+
+def _attribute_aggs(filters: Mapping[str, Body], attribute_keys: Sequence[str]
+                    ) -> list[tuple[str, str, list[str], int]]:
+    """(aggregation name, the filter it ignores, its attributes, size): a filtered attribute counts under every
+    filter but its own; the others share one terms aggregation, one pass over the pairs for all of them."""
     unfiltered = [key for key in attribute_keys if f"{ATTR_PREFIX}{key}" not in filters]
     shared = unfiltered if len(unfiltered) > 1 else []
-    for key in attribute_keys:  # a filtered one counts under every filter but its own
-        if key not in shared:
-            aggs[f"{ATTR_PREFIX}{key}"] = _except(filters, f"{ATTR_PREFIX}{key}",
-                                                  _counted(_pairs([key], ATTRIBUTE_VALUE_SIZE), by_group))
-    if shared:  # all counted under the same filters: one pass over the pairs for all of them
-        aggs[ATTRIBUTES_AGG] = _except(filters, ATTRIBUTES_AGG,
-                                       _counted(_pairs(shared, COMBINED_ATTRIBUTE_SIZE), by_group))
-    return aggs
+    found = [(f"{ATTR_PREFIX}{key}", f"{ATTR_PREFIX}{key}", [key], ATTRIBUTE_VALUE_SIZE)
+             for key in attribute_keys if key not in shared]
+    if shared:
+        found.append((ATTRIBUTES_AGG, ATTRIBUTES_AGG, shared, COMBINED_ATTRIBUTE_SIZE))
+    return found
+
+
+def _groups() -> Body:
+    return {GROUPS_AGG: {"cardinality": {"field": f.GROUP_ID, "precision_threshold": GROUP_PRECISION}}}
+
+
+def model_counts_body(found: Body, params: SearchParams, filters: Mapping[str, Body],
+                      attribute_keys: Sequence[str], shown: Body) -> Body:
+    """A grouped search's second, light request: over the variants among what the search `found` matched,
+    how many variants and how many groups each facet value the first answer `shown` holds (`count`: products -
+    variants + groups). Counting the variants apart, and only for the values shown, keeps the first request's
+    aggregations as cheap as an ungrouped search's (per-bucket sub-aggregations there cost +50% at 1M)."""
+
+    def counted(field: str, keys: Sequence[Any]) -> Body:
+        return {"terms": {"field": field, "include": list(keys), "size": max(1, len(keys))}, "aggs": _groups()}
+
+    aggs: Body = {
+        "brand": _except(filters, "brand", counted(f.BRAND_KEYWORD, [b["key"] for b in _buckets(shown.get("brand"))])),
+        "category": _except(filters, "category", counted(f.CATEGORY_PATH,
+                                                         [b["key"] for b in _buckets(shown.get("category"))])),
+        "price": {"filter": _others(filters, "price") or {"match_all": {}}, "aggs": {
+            "ranges": {"range": {"field": f.PRICE, "ranges": price_ranges()}, "aggs": _groups()}}},
+        "availability": {"filter": _others(filters, "availability") or {"match_all": {}},
+                         "aggs": {"f": {"terms": {"field": f.IN_STOCK, "size": 2}, "aggs": _groups()}, **_groups()}},
+    }
+    for name, own, _, _ in _attribute_aggs(filters, attribute_keys):
+        aggs[name] = _except(filters, own, counted(f.ATTR_PAIRS, _shown_pairs(_buckets(shown.get(name)))))
+    query = {"bool": {"filter": [found, {"exists": {"field": f.GROUP_ID}}]}}
+    return {"size": 0, "track_total_hits": False, "query": query, "aggs": aggs}
 
 
 def _pairs(keys: Sequence[str], size: int) -> Body:
@@ -148,29 +178,72 @@ def _buckets(agg: Body | None) -> list[Body]:
     return list(_unwrap(agg).get("buckets", []))
 
 
-def _attribute_values(aggs: Body, keys: Sequence[str]) -> dict[str, list[FacetValue]]:
+def _shown_pairs(buckets: Sequence[Body]) -> list[str]:
+    """The `name=value` pairs a facet list shows: each attribute's first ATTRIBUTE_VALUE_SIZE."""
+    per_attribute: dict[str, int] = {}
+    shown = []
+    for bucket in buckets:
+        attribute = bucket["key"].partition(f.ATTR_PAIR_SEPARATOR)[0]
+        if per_attribute.get(attribute, 0) < ATTRIBUTE_VALUE_SIZE:
+            per_attribute[attribute] = per_attribute.get(attribute, 0) + 1
+            shown.append(bucket["key"])
+    return shown
+
+
+Counter = Callable[[str, Body], int]
+
+
+def _product_count(_: str, bucket: Body) -> int:
+    return int(bucket["doc_count"])
+
+
+def model_counter(variants: Body | None) -> Counter:
+    """Counts per model from the `model_counts_body` answer: a bucket's products, less its variants, plus their
+    groups; products when there is none."""
+    if variants is None:
+        return _product_count
+    found = {name: {_key(b): b for b in _buckets(agg if name != "price" else agg.get("ranges"))}
+             for name, agg in variants.items()}
+
+    def count_(name: str, bucket: Body) -> int:
+        variant = found.get(name, {}).get(_key(bucket))
+        doc_count = int(bucket["doc_count"])
+        return doc_count if variant is None else doc_count - int(variant["doc_count"]) + int(
+            variant[GROUPS_AGG]["value"])
+    return count_
+
+
+def _key(bucket: Body) -> str:
+    return str(bucket.get("key_as_string", bucket["key"]))
+
+
+def _attribute_values(aggs: Body, keys: Sequence[str], count_: Counter) -> dict[str, list[FacetValue]]:
     """Each attribute's values, most common first: from its own aggregation or from the shared one."""
     values: dict[str, list[FacetValue]] = {key: [] for key in keys}
-    own = [bucket for key in keys for bucket in _buckets(aggs.get(f"{ATTR_PREFIX}{key}"))]
-    for bucket in [*own, *_buckets(aggs.get(ATTRIBUTES_AGG))]:
-        name, _, value = bucket["key"].partition(f.ATTR_PAIR_SEPARATOR)
-        found = values.get(name)
+    own = [(f"{ATTR_PREFIX}{key}", bucket) for key in keys for bucket in _buckets(aggs.get(f"{ATTR_PREFIX}{key}"))]
+    for name, bucket in [*own, *((ATTRIBUTES_AGG, b) for b in _buckets(aggs.get(ATTRIBUTES_AGG)))]:
+        attribute, _, value = bucket["key"].partition(f.ATTR_PAIR_SEPARATOR)
+        found = values.get(attribute)
         if found is not None and len(found) < ATTRIBUTE_VALUE_SIZE:
-            found.append(FacetValue(value, count(bucket)))
+            found.append(FacetValue(value, count_(name, bucket)))
     # Counted by model, the most common values may not be the first buckets (ordered by products).
     return {key: sorted(found, key=lambda v: -v.count) for key, found in values.items()}
 
 
-def _by_count(agg: Body | None) -> list[Body]:
-    """Buckets most common first by their count (by model, that can differ from OpenSearch's product order)."""
-    return sorted(_buckets(agg), key=lambda b: -count(b))
+def _by_count(name: str, agg: Body | None, count_: Counter) -> list[tuple[Body, int]]:
+    """Buckets with their counts, most common first (by model, that can differ from OpenSearch's product order)."""
+    return sorted(((b, count_(name, b)) for b in _buckets(agg)), key=lambda pair: -pair[1])
 
 
-def _availability(agg: Body | None) -> AvailabilityFacet:
-    counts = {str(b.get("key_as_string", b["key"])): count(b) for b in _buckets(agg)}
+def _availability(agg: Body | None, variants: Body | None, count_: Counter) -> AvailabilityFacet:
+    buckets = _buckets(agg)
+    counts = {_key(b): count_("availability", b) for b in buckets}
     in_stock = counts.get("true", 0)
-    if agg is not None and VARIANTS_AGG in agg:  # by model: out of stock = no matching variant in stock
-        return AvailabilityFacet(in_stock=in_stock, out_of_stock=count(agg) - in_stock)
+    wrapper = (variants or {}).get("availability")
+    if wrapper is not None:  # by model: out of stock = no matching variant in stock
+        everything = sum(int(b["doc_count"]) for b in buckets) - int(wrapper["doc_count"]) + int(
+            wrapper[GROUPS_AGG]["value"])
+        return AvailabilityFacet(in_stock=in_stock, out_of_stock=everything - in_stock)
     return AvailabilityFacet(in_stock=in_stock, out_of_stock=counts.get("false", 0))
 
 
@@ -179,25 +252,28 @@ def _money(value: float | None) -> float | None:
     return None if value is None else round(value, 2)
 
 
-def _price(stats: Body | None, ranges: Body | None) -> PriceFacet:
+def _price(stats: Body | None, ranges: Body | None, count_: Counter) -> PriceFacet:
     values = _unwrap(stats)
     return PriceFacet(
         min=_money(values.get("min")), max=_money(values.get("max")),
-        ranges=[PriceRange(from_=b.get("from"), to=b.get("to"), count=count(b)) for b in _buckets(ranges)],
+        ranges=[PriceRange(from_=b.get("from"), to=b.get("to"), count=count_("price", b)) for b in _buckets(ranges)],
     )
 
 
-def parse(aggs: Body, attribute_keys: Sequence[str], category_names: Mapping[str, str]) -> Facets:
-    """The facets of a response; attribute facets without any value are left out."""
-    attributes = {key: values for key, values in _attribute_values(aggs, attribute_keys).items() if values}
+def parse(aggs: Body, attribute_keys: Sequence[str], category_names: Mapping[str, str],
+          variants: Body | None = None) -> Facets:
+    """The facets of a response (counts of models when `variants`, the `model_counts_body` answer, is given);
+    attribute facets without any value are left out."""
+    count_ = model_counter(variants)
+    attributes = {key: values for key, values in _attribute_values(aggs, attribute_keys, count_).items() if values}
     category = [CategoryFacetValue(value=b["key"], name=category_names.get(b["key"], b["key"].rsplit("/", 1)[-1]),
-                                   count=count(b)) for b in _by_count(aggs.get("category"))]
+                                   count=n) for b, n in _by_count("category", aggs.get("category"), count_)]
     return Facets(
-        brand=[FacetValue(b["key"], count(b)) for b in _by_count(aggs.get("brand"))],
+        brand=[FacetValue(b["key"], n) for b, n in _by_count("brand", aggs.get("brand"), count_)],
         category=category,
         attributes=attributes,
-        price=_price(aggs.get("price", {}).get("stats"), aggs.get("price", {}).get("ranges")),
-        availability=_availability(aggs.get("availability")),
+        price=_price(aggs.get("price", {}).get("stats"), aggs.get("price", {}).get("ranges"), count_),
+        availability=_availability(aggs.get("availability"), variants, count_),
     )
 
 

@@ -406,7 +406,8 @@ def search_body(params: SearchParams, facet_keys: Sequence[str], expansions: Exp
     the chosen category. The other filters stay in `post_filter` (each facet counts under all but its own).
 
     `grouped`: one hit per model, its best variant under the sort (`collapse` on the group key), with the total
-    and every facet counting models (see `facets.group_count`). Each variant is its own document, so filters on
+    counting models (`facets.group_count`) and whether the facets need a model correction
+    (`facets.model_counts_body`, sent after this one). Each variant is its own document, so filters on
     several attributes hold within one variant. Collapsed results page by offset (OpenSearch 2 refuses
     `collapse` with `search_after`).
 
@@ -436,7 +437,7 @@ def search_body(params: SearchParams, facet_keys: Sequence[str], expansions: Exp
         "size": size,
         "_source": SOURCE_FIELDS,
         "track_total_hits": True,
-        "aggs": facets.aggregations(params, filters, facet_keys, by_group=grouped),
+        "aggs": facets.aggregations(params, filters, facet_keys),
     }
     post_filter = combine(list(filters.values()))
     if steering.excluded_keys:
@@ -447,6 +448,7 @@ def search_body(params: SearchParams, facet_keys: Sequence[str], expansions: Exp
     if grouped:
         body["collapse"] = {"field": f.GROUP_KEY}
         body["aggs"][GROUPS_TOTAL] = groups_total(post_filter)
+        body["aggs"][facets.SCOPE_VARIANTS] = facets.scope_variants()
     if params.search_after is not None and not grouped:
         body["search_after"] = list(params.search_after)
     elif start:

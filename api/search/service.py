@@ -343,21 +343,28 @@ class Model:
     prices: list[float] = field(default_factory=list)
 
 
-async def _models(state: State, body: dict[str, Any], hits: Sequence[dict[str, Any]], sort: str
-                  ) -> dict[int, Model]:
-    """The groups among these hits, with their variant counts and the variants of each that the search matched
-    (one `_msearch` of two light searches; none when the page holds no variant)."""
+async def _models(state: State, body: dict[str, Any], hits: Sequence[dict[str, Any]], sort: str,
+                  facet_counts: dict[str, Any] | None) -> tuple[dict[int, Model], dict[str, Any] | None]:
+    """The groups among these hits, with their variant counts and the variants of each that the search matched,
+    and (`facet_counts`, when given) the variants behind each facet value shown: one `_msearch` of light
+    searches, none when there is nothing to ask."""
     models: dict[int, Model] = {}
     for hit in hits:
         src = hit["_source"]
         if (group_id := src.get(f.GROUP_ID)) is not None and group_id not in models:
             models[int(group_id)] = Model(int(group_id), src.get(f.GROUP_CODE) or "", src.get(f.GROUP_NAME) or "")
-    if not models:
-        return {}
     ids = list(models)
-    matched, counted = await opensearch_many(
-        state.opensearch, state.settings.index_alias,
-        [query.variants_body(body, ids, sort), query.variant_counts_body(ids)], "hits.hits._source,aggregations")
+    bodies = [query.variants_body(body, ids, sort), query.variant_counts_body(ids)] if ids else []
+    if facet_counts is not None:
+        bodies.append(facet_counts)
+    if not bodies:
+        return {}, None
+    found = await opensearch_many(state.opensearch, state.settings.index_alias, bodies,
+                                  "hits.hits._source,aggregations")
+    variants = found[-1].get("aggregations", {}) if facet_counts is not None else None
+    if not ids:
+        return {}, variants
+    matched, counted = found[0], found[1]
     for bucket in counted.get("aggregations", {}).get(query.VARIANT_COUNTS, {}).get("buckets", []):
         models[int(bucket["key"])].variant_count = int(bucket["doc_count"])
     for hit in matched.get("hits", {}).get("hits", []):
@@ -365,7 +372,7 @@ async def _models(state: State, body: dict[str, Any], hits: Sequence[dict[str, A
         if model is not None and len(model.skus) < query.MAX_MATCHED_VARIANTS:
             model.skus.append(hit["_source"][f.SKU])
             model.prices.append(float(hit["_source"][f.PRICE]))
-    return models
+    return models, variants
 
 
 def _suggestion(raw: dict[str, Any], q: str) -> str | None:
@@ -467,7 +474,13 @@ async def answer(state: State, rt: SearchRuntime, params: SearchParams, expansio
     hits = _with_pins(ranked, pinned, params.offset, params.per_page) if pinned else ranked
     total += len(pinned)
     aggs = raw.get("aggregations", {})
-    models = await _models(state, body, hits, params.sort) if grouped else {}
+    models: dict[int, Model] = {}
+    variants = None
+    if grouped:
+        filters = {name: clause for name, clause in query.filter_clauses(params).items() if name != "category"}
+        facet_counts = facets.model_counts_body(body["query"], params, filters, keys, aggs) \
+            if aggs.get(facets.SCOPE_VARIANTS, {}).get("doc_count") else None
+        models, variants = await _models(state, body, hits, params.sort, facet_counts)
     paths = [b["key"] for b in facets._buckets(aggs.get("category"))]
     if any(p not in taxonomy.names for p in paths):
         taxonomy = await rt.current_taxonomy(state.sessions, paths)
@@ -476,7 +489,7 @@ async def answer(state: State, rt: SearchRuntime, params: SearchParams, expansio
     return SearchResponse(
         query=params.q if not corrected else suggestion or params.q, total=total, page=params.page,
         per_page=params.per_page, items=[_item(h, models) for h in hits],
-        facets=facets.parse(aggs, keys, taxonomy.names), did_you_mean=suggestion, corrected=corrected,
+        facets=facets.parse(aggs, keys, taxonomy.names, variants), did_you_mean=suggestion, corrected=corrected,
         relaxed=relaxed, next_cursor=_next_cursor(params, hits, ranked, total, grouped), fresh=fresh, took_ms=0.0,
         applied_rules=list(steer.rule_ids),
     )
