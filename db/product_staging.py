@@ -4,8 +4,10 @@ INSERT ... ON CONFLICT merge into products. Row triggers (audit, price history, 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -91,11 +93,15 @@ def _copy_row(ord_: int, row: dict[str, Any]) -> tuple[Any, ...]:
 
 
 async def merge_products(
-    conn: AsyncConnection[Any], rows: list[dict[str, Any]], *, all_new: bool = False
+    conn: AsyncConnection[Any],
+    rows: list[dict[str, Any]],
+    *,
+    all_new: bool = False,
+    meanwhile: Callable[[], None] | None = None,
 ) -> dict[str, Merged]:
     """Write complete product rows (every column in COLUMNS); returns each one written by lower-cased SKU.
     `all_new`: every row is planned as a new SKU, so one that exists meanwhile is left out of the result instead
-    of being updated."""
+    of being updated. `meanwhile`: run once the merge statement is sent, while the server executes it."""
     if not rows:
         return {}
     await conn.execute(STAGING_DDL)
@@ -105,6 +111,12 @@ async def merge_products(
             copy.set_types(["int4", *TYPES])
             for n, row in enumerate(rows):
                 await copy.write_row(_copy_row(n, row))
-        await cur.execute(INSERT_SQL if all_new else MERGE_SQL)
+        sent = asyncio.ensure_future(cur.execute(INSERT_SQL if all_new else MERGE_SQL))
+        try:
+            await asyncio.sleep(0)  # one step of the task sends the statement; it then waits for the server
+            if meanwhile is not None:
+                meanwhile()
+        finally:
+            await sent
         merged = [Merged(int(r[0]), str(r[1]), int(r[2]), bool(r[3])) for r in await cur.fetchall()]
     return {m.sku.lower(): m for m in merged}

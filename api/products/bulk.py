@@ -8,6 +8,7 @@ offending item is rejected.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,6 +38,8 @@ class ParsedItem:
     index: int
     item: BulkItem | None
     error: dict[str, Any] | None = None
+    planned_new: dict[str, Any] | Exception | None = None
+    """Its row (or refusal) as a new SKU of no group, planned ahead while the previous chunk was being written."""
 
 
 def _item_error(code: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -140,13 +143,16 @@ def _require_new(changes: dict[str, Any]) -> None:
                            {"fields": {m: "required" for m in missing}})
 
 
-async def write_chunk(session: AsyncSession, chunk: list[ParsedItem], currency: str) -> list[BulkItemResult]:
+async def write_chunk(
+    session: AsyncSession, chunk: list[ParsedItem], currency: str, ahead: list[ParsedItem] | None = None
+) -> list[BulkItemResult]:
     """The chunk (valid items, distinct SKUs, at most CHUNK) in a few set-based statements, in the caller's
     transaction; item by item only if the database refuses the batch. One result per item (an item whose
-    `group_code` names no group creates it; see `api.groups.service.groups_by_code`)."""
+    `group_code` names no group creates it; see `api.groups.service.groups_by_code`). `ahead`: the next chunk,
+    whose rows as new SKUs are planned while PostgreSQL writes this one (`_plan_ahead`)."""
     refused = await _place_in_groups(session, chunk)
     chunk = [parsed for parsed in chunk if parsed.item is not None]
-    return refused + await _write_valid(session, chunk, currency)
+    return refused + await _write_valid(session, chunk, currency, ahead or [])
 
 
 async def _place_in_groups(session: AsyncSession, chunk: list[ParsedItem]) -> list[BulkItemResult]:
@@ -171,10 +177,12 @@ async def _place_in_groups(session: AsyncSession, chunk: list[ParsedItem]) -> li
     return refused
 
 
-async def _write_valid(session: AsyncSession, chunk: list[ParsedItem], currency: str) -> list[BulkItemResult]:
+async def _write_valid(
+    session: AsyncSession, chunk: list[ParsedItem], currency: str, ahead: list[ParsedItem]
+) -> list[BulkItemResult]:
     try:
         async with session.begin_nested():
-            return await _write_chunk_batched(session, chunk, currency)
+            return await _write_chunk_batched(session, chunk, currency, ahead)
     except (DBAPIError, psycopg.Error, ConcurrentInsert):
         pass  # e.g. a SKU inserted concurrently: redo the chunk item by item so only that item is rejected
     session.expunge_all()
@@ -197,7 +205,9 @@ PRODUCTS = Product.__table__  # type: ignore[attr-defined]
 # 20k items in the profile).
 
 
-async def _write_chunk_batched(session: AsyncSession, chunk: list[ParsedItem], currency: str) -> list[BulkItemResult]:
+async def _write_chunk_batched(
+    session: AsyncSession, chunk: list[ParsedItem], currency: str, ahead: list[ParsedItem]
+) -> list[BulkItemResult]:
     ref = await validation.reference(session)
     skus = [p.item.sku.lower() for p in chunk if p.item]
     locked = (
@@ -216,8 +226,14 @@ async def _write_chunk_batched(session: AsyncSession, chunk: list[ParsedItem], c
     for parsed in chunk:
         assert parsed.item is not None
         current = current_by_sku.get(parsed.item.sku.lower())
+        row: dict[str, Any] | None
         try:
-            row = _planned_row(ref, parsed.item, current, currency, known_groups)
+            if current is None and parsed.planned_new is not None:
+                if isinstance(parsed.planned_new, Exception):
+                    raise parsed.planned_new
+                row = parsed.planned_new
+            else:
+                row = _planned_row(ref, parsed.item, current, currency, known_groups)
         except (CatalogError, msgspec.ValidationError) as exc:
             results.append(_error_result(parsed, exc))
             continue
@@ -228,8 +244,23 @@ async def _write_chunk_batched(session: AsyncSession, chunk: list[ParsedItem], c
             inserts.append((parsed, row))
         else:
             updates.append((parsed, {"_id": current["id"], **row}))
-    results += await _merge_rows(session, inserts, updates)
+    results += await _merge_rows(session, inserts, updates, lambda: _plan_ahead(ref, ahead, currency))
     return results
+
+
+def _plan_ahead(ref: validation.Reference, ahead: list[ParsedItem], currency: str) -> None:
+    """Plan the next chunk's items as new SKUs (what most of an import is) while PostgreSQL is busy merging this
+    chunk: on two cores the Python planning and the database work overlap. Only items that need nothing from the
+    database but the reference data qualify (no group: the group's fields are read with the chunk); an item that
+    turns out to exist is planned again against its row, as without this."""
+    for parsed in ahead:
+        item = parsed.item
+        if item is None or isinstance(item.group_code, str) or isinstance(item.group_id, int):
+            continue
+        try:
+            parsed.planned_new = _planned_row(ref, item, None, currency, {})
+        except (CatalogError, msgspec.ValidationError) as exc:
+            parsed.planned_new = exc
 
 
 def _planned_row(
@@ -280,15 +311,18 @@ async def _merge_rows(
     session: AsyncSession,
     inserts: list[tuple[ParsedItem, dict[str, Any]]],
     updates: list[tuple[ParsedItem, dict[str, Any]]],
+    meanwhile: Callable[[], None],
 ) -> list[BulkItemResult]:
-    """COPY the planned rows into a staging table and merge them in one statement (db/product_staging.py)."""
+    """COPY the planned rows into a staging table and merge them in one statement (db/product_staging.py), calling
+    `meanwhile` while the database runs the merge."""
     planned = inserts + updates
     if not planned:
+        meanwhile()
         return []
     raw = await (await session.connection()).get_raw_connection()
     driver = raw.driver_connection
     assert driver is not None
-    merged = await merge_products(driver, [row for _, row in planned], all_new=not updates)
+    merged = await merge_products(driver, [row for _, row in planned], all_new=not updates, meanwhile=meanwhile)
     results = []
     for parsed, row in planned:
         written = merged.get(row["sku"].lower())
@@ -307,7 +341,8 @@ async def upsert(
     valid = [p for p in items if p.item is not None]
     async with transaction(sessions, actor) as session:
         for start in range(0, len(valid), CHUNK):
-            results.extend(await write_chunk(session, valid[start : start + CHUNK], currency))
+            ahead = valid[start + CHUNK : start + 2 * CHUNK]
+            results.extend(await write_chunk(session, valid[start : start + CHUNK], currency, ahead))
         written = [r.id for r in results if r.status in ("created", "updated") and r.id is not None]
         change = await service.latest_change(session, *written)
     results.sort(key=lambda r: r.index)
