@@ -39,10 +39,10 @@ class RecordingClient:
 
 def search_params(params: Params) -> Any:
     """The validated SearchParams for one bench query (its `brand` and `attr.*` may repeat)."""
-    from api.search import service
+    from api.search import validation
 
     single = dict(params)
-    return service.build_params(
+    return validation.build_params(
         q=single.get("q"), category=single.get("category"), brand=[v for k, v in params if k == "brand"],
         price_min=float(single["price_min"]) if "price_min" in single else None,
         price_max=float(single["price_max"]) if "price_max" in single else None,

@@ -19,7 +19,7 @@ from redis.asyncio import Redis
 
 from api.errors import InvalidInput
 from api.opensearch import make_search_client
-from api.search import preview, service
+from api.search import preview, validation
 from api.search.preview import SearchPreview
 from api.search.schemas import SearchParams
 from catalog.settings import get_settings
@@ -53,13 +53,13 @@ def attribute_pairs(lines: str) -> list[tuple[str, str]]:
         if not sep or not name.strip() or not value.strip():
             raise InvalidInput(f"Attribute line {number} ({line.strip()!r}) is not `name=value`.",
                                {"fields": {"attributes": "name=value, one a line"}})
-        pairs.append((f"{service.ATTR_PARAM}{name.strip()}", value.strip()))
+        pairs.append((f"{validation.ATTR_PARAM}{name.strip()}", value.strip()))
     return pairs
 
 
 def params_of(chosen: PreviewInput) -> SearchParams:
     """The validated search parameters, as `GET /search/preview` builds them (raises InvalidInput)."""
-    return service.build_params(
+    return validation.build_params(
         q=chosen.q, category=chosen.category, brand=list(chosen.brands), price_min=None, price_max=None,
         in_stock=True if chosen.in_stock else None, sort=chosen.sort, page=1, per_page=chosen.per_page, cursor=None,
         attributes=attribute_pairs(chosen.attributes), group=chosen.group)

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from api.errors import InvalidInput
-from api.search import cache, facets, query, service
+from api.search import cache, facets, query, service, validation
 from api.search.schemas import SearchParams
 from api.search.synonyms import build_expansions
 
@@ -31,7 +31,7 @@ def params(**overrides: Any) -> SearchParams:
     base: dict[str, Any] = {"q": None, "category": None, "brand": None, "price_min": None, "price_max": None,
                             "in_stock": None, "sort": "relevance", "page": 1, "per_page": 20, "cursor": None}
     base.update(overrides)
-    return service.build_params(**base)
+    return validation.build_params(**base)
 
 
 def test_query_syntax_characters_are_plain_text_never_query_string() -> None:
@@ -144,7 +144,7 @@ def test_bad_parameters_name_the_field(overrides: dict[str, Any], field: str) ->
 
 def test_unknown_parameters_are_refused() -> None:
     with pytest.raises(InvalidInput) as caught:
-        service.refuse_unknown(["q", "colour", "attr.color"], service.SEARCH_PARAMS, attributes=True)
+        validation.refuse_unknown(["q", "colour", "attr.color"], validation.SEARCH_PARAMS, attributes=True)
     assert list(caught.value.details["fields"]) == ["colour"]
 
 

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from api.auth.guards import CATALOG_WRITERS, requires
 from api.auth.security import Principal
 from api.openapi import error_responses
-from api.search import events, keys, service, synonyms
+from api.search import events, keys, service, suggestions, synonyms, validation
 from api.search.schemas import (
     DEFAULT_PER_PAGE,
     SearchResponse,
@@ -71,9 +71,9 @@ class SearchController(Controller):
         groups, all of them must hold for one variant). Facets are disjunctive: each counts under every filter
         except its own. With a search key, hits and facets stay inside the key's filter. `query_id` identifies this
         answer for POST /search/events."""
-        service.refuse_unknown(request.query_params.keys(), service.SEARCH_PARAMS, attributes=True)
+        validation.refuse_unknown(request.query_params.keys(), validation.SEARCH_PARAMS, attributes=True)
         scope = await keys.scope(request.app.state, search_key)
-        params = service.build_params(
+        params = validation.build_params(
             q=q, category=category, brand=brand, price_min=price_min, price_max=price_max, in_stock=in_stock,
             sort=sort, page=page, per_page=per_page, cursor=cursor,
             attributes=request.query_params.multi_items(), group=group,
@@ -92,9 +92,9 @@ class SearchController(Controller):
         q: Annotated[str, Parameter(description="The first characters typed; typo tolerant from 3.")] = "",
     ) -> SuggestResponse:
         """Products, brands and categories starting with what was typed (inside a search key's filter)."""
-        service.refuse_unknown(request.query_params.keys(), service.SUGGEST_PARAMS, attributes=False)
+        validation.refuse_unknown(request.query_params.keys(), validation.SUGGEST_PARAMS, attributes=False)
         scope = await keys.scope(request.app.state, search_key)
-        return await service.suggest(request.app.state, q, use_cache=_wants_fresh_answer(request),
+        return await suggestions.suggest(request.app.state, q, use_cache=_wants_fresh_answer(request),
                                      confined=scope.confined)
 
 

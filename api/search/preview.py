@@ -17,7 +17,7 @@ from typing import Final
 from litestar.datastructures import State
 from msgspec import Struct
 
-from api.search import query, rules, service
+from api.search import backend, query, rules, service
 from api.search.schemas import SearchParams, SearchResponse
 from indexer import mapping as f
 
@@ -91,7 +91,7 @@ async def preview(state: State, params: SearchParams) -> SearchPreview:
     if candidates:
         bodies = [{"size": len(page_ids), "_source": False,
                    "query": {"bool": {"filter": [{"terms": {f.ID: page_ids}}, clause]}}} for _, clause in candidates]
-        found = await service.opensearch_many(state.opensearch, state.settings.index_alias, bodies, "hits.hits._id")
+        found = await backend.search_many(state.opensearch, state.settings.index_alias, bodies, "hits.hits._id")
         earned = [{int(hit["_id"]) for hit in raw.get("hits", {}).get("hits", [])} for raw in found]
     words = bool(query.tokenize(shown.q))
     explanations = []

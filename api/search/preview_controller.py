@@ -10,10 +10,10 @@ from litestar import Controller, Request, get
 from api.auth.guards import CATALOG_READERS, requires
 from api.errors import InvalidInput
 from api.openapi import error_responses
-from api.search import preview, service
+from api.search import preview, validation
 from api.search.schemas import DEFAULT_PER_PAGE
 
-PREVIEW_PARAMS = service.SEARCH_PARAMS - {"cursor", "after_change"}
+PREVIEW_PARAMS = validation.SEARCH_PARAMS - {"cursor", "after_change"}
 
 
 def _number(request: Request[Any, Any, Any], name: str) -> float | None:
@@ -55,8 +55,8 @@ class SearchPreviewController(Controller):
         """The same parameters as `GET /search` (no cursor); never cached. Each hit lists the ranking factors it
         earned (category or brand words, in stock, rule boosts), its text match (the score before them), or that a
         pin placed it."""
-        service.refuse_unknown(request.query_params.keys(), PREVIEW_PARAMS, attributes=True)
-        params = service.build_params(
+        validation.refuse_unknown(request.query_params.keys(), PREVIEW_PARAMS, attributes=True)
+        params = validation.build_params(
             q=request.query_params.get("q"), category=request.query_params.get("category"),
             brand=request.query_params.getall("brand", []), price_min=_number(request, "price_min"),
             price_max=_number(request, "price_max"), in_stock=_flag(request, "in_stock"),

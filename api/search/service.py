@@ -9,142 +9,44 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-import math
-import re
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
 import msgspec
 from litestar.datastructures import State
 from opensearchpy import AsyncOpenSearch
-from opensearchpy.exceptions import ConnectionError as OSConnectionError
-from opensearchpy.exceptions import NotFoundError, RequestError, TransportError
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from api.errors import InvalidInput, ServiceUnavailable
-from api.search import facets, query, rules
+from api.search import backend, facets, grouping, pins, query, rules
 from api.search.analytics import AnalyticsRecorder, SearchRecord
 from api.search.cache import ResponseCache
 from api.search.freshness import wait_until_searchable
 from api.search.schemas import (
-    MAX_PER_PAGE,
-    MAX_QUERY_LENGTH,
-    SORTS,
-    CategorySuggestion,
-    FacetValue,
     GroupSummary,
     PriceSpan,
-    ProductSuggestion,
     Relaxed,
     SearchItem,
     SearchParams,
     SearchResponse,
-    SuggestResponse,
 )
 from api.search.synonyms import SynonymStore
+from api.search.validation import MAX_RESULT_WINDOW
 from catalog.settings import Settings
 from indexer import mapping as f
 from indexer.documents import category_levels
 
 log = logging.getLogger(__name__)
 
-MAX_RESULT_WINDOW: Final = 10_000  # the index's `index.max_result_window` (OpenSearch default)
 TAXONOMY_TTL: Final = 30.0
 COMMON_KEYS_TTL: Final = 60.0
-MAX_ATTRIBUTE_VALUES: Final = 20
-ATTR_PARAM: Final = "attr."
-ATTRIBUTE_NAME: Final = re.compile(r"[a-z][a-z0-9_]{0,63}")
-SEARCH_PARAMS: Final = frozenset({"q", "category", "brand", "price_min", "price_max", "in_stock", "sort", "page",
-                                  "per_page", "cursor", "after_change", "group"})
 GROUPS_TTL: Final = 5.0
 """Without Redis (no index generation to key on), whether the index holds variants is asked again this often."""
-SUGGEST_PARAMS: Final = frozenset({"q"})
 
 _search_decoder = msgspec.json.Decoder(SearchResponse)
-_suggest_decoder = msgspec.json.Decoder(SuggestResponse)
 _encoder = msgspec.json.Encoder()
-
-
-# --- request validation ------------------------------------------------------------------------------------
-
-def _invalid(field_name: str, problem: str) -> InvalidInput:
-    return InvalidInput(f"Invalid search parameter `{field_name}`: {problem}.", {"fields": {field_name: problem}})
-
-
-def refuse_unknown(keys: Iterable[str], allowed: frozenset[str], attributes: bool) -> None:
-    unknown = sorted({k for k in keys if k not in allowed and not (attributes and k.startswith(ATTR_PARAM))})
-    if unknown:
-        known = ", ".join(sorted(allowed)) + (", attr.<name>" if attributes else "")
-        raise InvalidInput(f"Unknown query parameter(s): {', '.join(unknown)}. Known: {known}.",
-                           {"fields": dict.fromkeys(unknown, "unknown parameter")})
-
-
-def attribute_filters(pairs: Iterable[tuple[str, str]]) -> tuple[tuple[str, tuple[str, ...]], ...]:
-    """`attr.color=red&attr.color=blue&attr.size=m` -> (("color", ("blue", "red")), ("size", ("m",)))."""
-    found: dict[str, dict[str, None]] = {}
-    for key, value in pairs:
-        if not key.startswith(ATTR_PARAM):
-            continue
-        name = key[len(ATTR_PARAM):]
-        if not ATTRIBUTE_NAME.fullmatch(name):
-            raise _invalid(key, "attribute names are lowercase letters, digits and underscores")
-        if not value or len(value) > 200:
-            raise _invalid(key, "give a value of 1 to 200 characters")
-        found.setdefault(name, {})[value] = None
-    if len(found) > 20:
-        raise _invalid("attr", "at most 20 attribute filters")
-    return tuple((name, tuple(sorted(values))) for name, values in sorted(found.items()))
-
-
-def _finite(name: str, value: float | None) -> float | None:
-    if value is not None and (not math.isfinite(value) or value < 0):
-        raise _invalid(name, "a non-negative number")
-    return value
-
-
-def build_params(*, q: str | None, category: str | None, brand: Sequence[str] | None, price_min: float | None,
-                 price_max: float | None, in_stock: bool | None, sort: str, page: int, per_page: int,
-                 cursor: str | None, attributes: Iterable[tuple[str, str]] = (), group: bool = True) -> SearchParams:
-    """Validate what the types alone cannot, and normalize the order of multi-valued filters."""
-    text_q = " ".join((q or "").split())
-    if len(q or "") > MAX_QUERY_LENGTH:
-        raise _invalid("q", f"at most {MAX_QUERY_LENGTH} characters")
-    if sort not in SORTS:
-        raise _invalid("sort", f"one of {', '.join(SORTS)}")
-    if not 1 <= per_page <= MAX_PER_PAGE:
-        raise _invalid("per_page", f"between 1 and {MAX_PER_PAGE}")
-    if page < 1:
-        raise _invalid("page", "1 or more")
-    if page * per_page > MAX_RESULT_WINDOW:
-        raise _invalid("page", f"page x per_page may not exceed {MAX_RESULT_WINDOW}; use `cursor` to page deeper")
-    price_min, price_max = _finite("price_min", price_min), _finite("price_max", price_max)
-    if price_min is not None and price_max is not None and price_min > price_max:
-        raise _invalid("price_min", "not above price_max")
-    brands = tuple(sorted({b for b in (brand or []) if b}))
-    if len(brands) > 50:
-        raise _invalid("brand", "at most 50 brands")
-    search_after, cursor_offset = None, None
-    if cursor:
-        try:
-            found = query.decode_cursor(cursor, sort)
-        except query.BadCursor as exc:
-            raise _invalid("cursor", str(exc)) from exc
-        if isinstance(found, int):
-            if found + per_page > MAX_RESULT_WINDOW:
-                raise _invalid("cursor", f"grouped results end at the {MAX_RESULT_WINDOW}th model; narrow the search")
-            cursor_offset = found
-        else:
-            search_after = found
-    return SearchParams(
-        q=text_q, category=(category or "").strip("/") or None, brands=brands,
-        attributes=attribute_filters(attributes), price_min=price_min, price_max=price_max, in_stock=in_stock,
-        sort=sort, page=page, per_page=per_page, search_after=search_after,  # type: ignore[arg-type]
-        cursor_offset=cursor_offset, group=group,
-    )
 
 
 def cache_identity(params: SearchParams, fired: Sequence[rules.Rule] = ()) -> str:
@@ -222,9 +124,9 @@ class SearchRuntime:
         if (generation is not None and generation == checked) or (generation is None and \
                 time.monotonic() - at < GROUPS_TTL):
             return self.variants_indexed
-        raw = await _opensearch(client, alias, {"size": 0, "track_total_hits": 1, "terminate_after": 1,
+        raw = await backend.search(client, alias, {"size": 0, "track_total_hits": 1, "terminate_after": 1,
                                                 "query": {"exists": {"field": f.GROUP_ID}}}, "hits.total.value")
-        self.variants_indexed = _total(raw) > 0
+        self.variants_indexed = backend.total(raw) > 0
         self.variants_checked = (generation, time.monotonic())
         return self.variants_indexed
 
@@ -247,7 +149,7 @@ class SearchRuntime:
         if time.monotonic() - self.common_keys_loaded < COMMON_KEYS_TTL:
             return self.common_keys
         self.common_keys_loaded = time.monotonic()
-        raw = await _opensearch(client, alias, facets.common_keys_body(), "aggregations")
+        raw = await backend.search(client, alias, facets.common_keys_body(), "aggregations")
         buckets = raw.get("aggregations", {}).get("keys", {}).get("buckets", [])
         self.common_keys = [b["key"] for b in buckets]
         return self.common_keys
@@ -264,54 +166,7 @@ def runtime(state: State) -> SearchRuntime:
     return created
 
 
-# --- OpenSearch ------------------------------------------------------------------------------------------
-
-@contextmanager
-def _backend_errors(params: SearchParams | None = None) -> Iterator[None]:
-    """OpenSearch's failures as the API's errors: a cursor that does not fit -> 400, no index or no backend -> 503."""
-    try:
-        yield
-    except RequestError as exc:
-        if params is not None and params.search_after is not None:
-            raise _invalid("cursor", "does not fit this search") from exc
-        raise
-    except NotFoundError as exc:
-        raise ServiceUnavailable("The search index does not exist yet; run `catalog reindex`.",
-                                 code="SEARCH_UNAVAILABLE") from exc
-    except (OSConnectionError, TransportError) as exc:
-        if isinstance(exc, TransportError) and not isinstance(exc, OSConnectionError) and \
-                isinstance(exc.status_code, int) and exc.status_code < 500 and exc.status_code != 429:
-            raise
-        log.warning("search backend unavailable: %s", exc)
-        raise ServiceUnavailable("Search is temporarily unavailable; retry shortly.", code="SEARCH_UNAVAILABLE",
-                                 headers={"Retry-After": "2"}) from exc
-
-
-async def _opensearch(client: AsyncOpenSearch, alias: str, body: dict[str, Any], filter_path: str,
-                      params: SearchParams | None = None) -> dict[str, Any]:
-    with _backend_errors(params):
-        # Pre-encoded with msgspec: opensearch-py passes bytes through instead of running json.dumps.
-        result: dict[str, Any] = await client.search(index=alias, body=_encoder.encode(body), filter_path=filter_path)
-        return result
-
-
-async def opensearch_many(client: AsyncOpenSearch, alias: str, bodies: Sequence[dict[str, Any]], filter_path: str,
-                           params: SearchParams | None = None) -> list[dict[str, Any]]:
-    """Several searches in one round trip (`_msearch`; OpenSearch runs them side by side), failing as one."""
-    lines = b"".join(b"{}\n" + _encoder.encode(body) + b"\n" for body in bodies)
-    paths = ",".join(f"responses.{path}" for path in (*filter_path.split(","), "error", "status"))
-    with _backend_errors(params):
-        found: dict[str, Any] = await client.msearch(index=alias, body=lines, filter_path=paths)
-        responses: list[dict[str, Any]] = found.get("responses", [])
-        for response in responses:
-            if "error" in response:  # one failed search fails the request, as a single search would
-                status = int(response.get("status", 500))
-                error_class = RequestError if status == 400 else NotFoundError if status == 404 else TransportError
-                raise error_class(status, str(response["error"].get("type", "error")), response["error"])
-        return responses
-
-
-def _item(hit: dict[str, Any], models: Mapping[int, Model] | None = None) -> SearchItem:
+def _item(hit: dict[str, Any], models: Mapping[int, grouping.Model] | None = None) -> SearchItem:
     src = hit["_source"]
     images = src.get(f.IMAGES) or []
     score = hit.get("_score")
@@ -328,51 +183,6 @@ def _item(hit: dict[str, Any], models: Mapping[int, Model] | None = None) -> Sea
         item.group = GroupSummary(model.id, model.code, model.name, model.variant_count, skus)
         item.price_range = PriceSpan(min(prices), max(prices))
     return item
-
-
-@dataclass
-class Model:
-    """What a grouped item shows of its group: its code and name (from the hit), how many variants a shopper can
-    see, and the ones matching the search."""
-
-    id: int
-    code: str
-    name: str
-    variant_count: int = 0
-    skus: list[str] = field(default_factory=list)
-    prices: list[float] = field(default_factory=list)
-
-
-async def _models(state: State, body: dict[str, Any], hits: Sequence[dict[str, Any]], sort: str,
-                  facet_counts: dict[str, Any] | None) -> tuple[dict[int, Model], dict[str, Any] | None]:
-    """The groups among these hits, with their variant counts and the variants of each that the search matched,
-    and (`facet_counts`, when given) the variants behind each facet value shown: one `_msearch` of light
-    searches, none when there is nothing to ask."""
-    models: dict[int, Model] = {}
-    for hit in hits:
-        src = hit["_source"]
-        if (group_id := src.get(f.GROUP_ID)) is not None and group_id not in models:
-            models[int(group_id)] = Model(int(group_id), src.get(f.GROUP_CODE) or "", src.get(f.GROUP_NAME) or "")
-    ids = list(models)
-    bodies = [query.variants_body(body, ids, sort), query.variant_counts_body(ids)] if ids else []
-    if facet_counts is not None:
-        bodies.append(facet_counts)
-    if not bodies:
-        return {}, None
-    found = await opensearch_many(state.opensearch, state.settings.index_alias, bodies,
-                                  "hits.hits._source,aggregations")
-    variants = found[-1].get("aggregations", {}) if facet_counts is not None else None
-    if not ids:
-        return {}, variants
-    matched, counted = found[0], found[1]
-    for bucket in counted.get("aggregations", {}).get(query.VARIANT_COUNTS, {}).get("buckets", []):
-        models[int(bucket["key"])].variant_count = int(bucket["doc_count"])
-    for hit in matched.get("hits", {}).get("hits", []):
-        model = models.get(int(hit["_source"][f.GROUP_ID]))
-        if model is not None and len(model.skus) < query.MAX_MATCHED_VARIANTS:
-            model.skus.append(hit["_source"][f.SKU])
-            model.prices.append(float(hit["_source"][f.PRICE]))
-    return models, variants
 
 
 def _suggestion(raw: dict[str, Any], q: str) -> str | None:
@@ -443,7 +253,7 @@ async def answer(state: State, rt: SearchRuntime, params: SearchParams, expansio
     grouped = params.group and params.search_after is None and await rt.has_variants(client, alias, generation)
     pinned: list[tuple[int, dict[str, Any], int]] = []
     if steer.pins and params.search_after is None:  # cursor pages show the ranking as it is
-        pinned, steer = await _place_pins(client, alias, params, steer)
+        pinned, steer = await pins.place_pins(client, alias, params, steer)
     bodies = Bodies(params, keys, expansions, grouped, steer)
     first = bodies.build(query.EXACT)
     groups = len(query.word_groups(params.q, expansions))
@@ -452,35 +262,35 @@ async def answer(state: State, rt: SearchRuntime, params: SearchParams, expansio
         # Three words or more usually name one product (most such queries find fewer than a page): the widened
         # search rides along in the same round trip, and when it finds more, no probe is needed.
         widened_body = bodies.build(query.WIDENED_EXACT)
-        raw, widened = await opensearch_many(client, alias, [first, widened_body], query.SEARCH_FILTER_PATH, params)
+        raw, widened = await backend.search_many(client, alias, [first, widened_body], query.SEARCH_FILTER_PATH, params)
     else:
-        raw = await _opensearch(client, alias, first, query.SEARCH_FILTER_PATH, params)
-    body, total = first, _total(raw)
+        raw = await backend.search(client, alias, first, query.SEARCH_FILTER_PATH, params)
+    body, total = first, backend.total(raw)
     suggestion, corrected, relaxed = None, False, None
     # Found some, with one or two words: widening would still need every word, and the exact words did match.
     short = total == 0 or (total < query.RELAX_BELOW and groups >= query.WIDEN_FROM_GROUPS)
-    if short and total and widened is not None and _total(widened) > total:
-        raw, body, total = widened, widened_body, _total(widened)
+    if short and total and widened is not None and backend.total(widened) > total:
+        raw, body, total = widened, widened_body, backend.total(widened)
         relaxed = Relaxed(dropped=[], any_word=True)
     elif groups and short:
         second = await _second_pass(client, alias, bodies, total, widen=widened is None)
         suggestion = second.suggestion
         if second.raw is not None and second.body is not None:
-            raw, body, total, corrected = second.raw, second.body, _total(second.raw), second.corrected
+            raw, body, total, corrected = second.raw, second.body, backend.total(second.raw), second.corrected
             params = second.params or params
             if second.matching.relaxed:
                 relaxed = Relaxed(dropped=list(second.matching.dropped), any_word=second.matching.any_word)
     ranked = raw.get("hits", {}).get("hits", [])
-    hits = _with_pins(ranked, pinned, params.offset, params.per_page) if pinned else ranked
+    hits = pins.with_pins(ranked, pinned, params.offset, params.per_page) if pinned else ranked
     total += len(pinned)
     aggs = raw.get("aggregations", {})
-    models: dict[int, Model] = {}
+    models: dict[int, grouping.Model] = {}
     variants = None
     if grouped:
         filters = {name: clause for name, clause in query.filter_clauses(params).items() if name != "category"}
         facet_counts = facets.model_counts_body(body["query"], params, filters, keys, aggs) \
             if aggs.get(facets.SCOPE_VARIANTS, {}).get("doc_count") else None
-        models, variants = await _models(state, body, hits, params.sort, facet_counts)
+        models, variants = await grouping.models_for(state, body, hits, params.sort, facet_counts)
     paths = [b["key"] for b in facets._buckets(aggs.get("category"))]
     if any(p not in taxonomy.names for p in paths):
         taxonomy = await rt.current_taxonomy(state.sessions, paths)
@@ -493,49 +303,6 @@ async def answer(state: State, rt: SearchRuntime, params: SearchParams, expansio
         relaxed=relaxed, next_cursor=_next_cursor(params, hits, ranked, total, grouped), fresh=fresh, took_ms=0.0,
         applied_rules=list(steer.rule_ids),
     )
-
-
-async def _place_pins(client: AsyncOpenSearch, alias: str, params: SearchParams, steer: query.Steering
-                      ) -> tuple[list[tuple[int, dict[str, Any], int]], query.Steering]:
-    """The sellable pinned products at their (0-based) places on this page with the rule that pinned each, and
-    the steering that keeps them out of the ranked hits and leaves the page's other places to those (one light
-    request before the search)."""
-    raw = await _opensearch(client, alias, query.pins_body(params, steer), "hits.hits._source")
-    by_sku = {hit["_source"][f.SKU].lower(): hit for hit in raw.get("hits", {}).get("hits", [])}
-    taken: dict[int, tuple[dict[str, Any], int]] = {}
-    keys: list[str] = []
-    for sku, position, rule_id in steer.pins:
-        hit = by_sku.get(sku)
-        if hit is None or hit["_source"][f.GROUP_KEY] in keys:  # not sellable now, or its model is placed
-            continue
-        place = position - 1
-        while place in taken:
-            place += 1
-        taken[place] = ({**hit, "_score": None}, rule_id)
-        keys.append(hit["_source"][f.GROUP_KEY])
-    start, size = params.offset, params.per_page
-    before = sum(1 for place in taken if place < start)
-    on_page = [(place, hit, rule_id) for place, (hit, rule_id) in sorted(taken.items(), key=lambda kv: kv[0])
-               if start <= place < start + size]
-    window = (start - before, size - len(on_page))
-    return on_page, dataclasses.replace(steer, excluded_keys=tuple(keys), window=window)
-
-
-def _with_pins(ranked: list[dict[str, Any]], pinned: list[tuple[int, dict[str, Any], int]], start: int, size: int
-               ) -> list[dict[str, Any]]:
-    """The page: each pinned product at its place, the ranked hits in the others (pins placed past the last
-    ranked hit follow it)."""
-    places = {place: hit for place, hit, _ in pinned}
-    rest = iter(ranked)
-    page: list[dict[str, Any]] = []
-    for place in range(start, start + size):
-        if place in places:
-            page.append(places.pop(place))
-        elif (hit := next(rest, None)) is not None:
-            page.append(hit)
-        else:
-            break
-    return page + [hit for _, hit in sorted(places.items())]
 
 
 @dataclass(frozen=True)
@@ -552,14 +319,6 @@ class Bodies:
               highlight_also: str | None = None) -> dict[str, Any]:
         return query.search_body(params or self.params, self.keys, self.expansions, matching,
                                  highlight_also=highlight_also, grouped=self.grouped, steering=self.steer)
-
-
-def _total(raw: dict[str, Any]) -> int:
-    """What a search (or a probe) found: models when it was grouped, else products."""
-    groups = raw.get("aggregations", {}).get(query.GROUPS_TOTAL)
-    if groups is not None:
-        return facets.count(groups)
-    return int(raw.get("hits", {}).get("total", {}).get("value", 0))
 
 
 @dataclass
@@ -593,21 +352,21 @@ async def _second_pass(client: AsyncOpenSearch, alias: str, bodies: Bodies, foun
     widening = query.WIDENED_EXACT if found else query.WIDENED
     counted = widening if multi_word and (widen or not found) else None
     probes = query.probe_bodies(params, expansions, counted, dead_end=not found, grouped=bodies.grouped)
-    probe = dict(zip(probes, await opensearch_many(client, alias, list(probes.values()), query.PROBE_FILTER_PATH),
+    probe = dict(zip(probes, await backend.search_many(client, alias, list(probes.values()), query.PROBE_FILTER_PATH),
                      strict=True))
     suggestion = _suggestion(probe[query.TOLERANT], params.q)
-    tolerant, widened = _total(probe[query.TOLERANT]), _total(probe.get(query.WIDE, {}))
+    tolerant, widened = backend.total(probe[query.TOLERANT]), backend.total(probe.get(query.WIDE, {}))
     attempts: list[tuple[SearchParams, query.Matching]] = []
     if widened > max(found, tolerant) and (found or tolerant):  # widening a dead end is the relaxation below
         attempts.append((params, widening))
     elif tolerant > found:
         attempts.append((params, query.TYPO_TOLERANT))
-    elif not found and _total(probe[query.SCOPE]):  # else the filters leave no product for any words
+    elif not found and backend.total(probe[query.SCOPE]):  # else the filters leave no product for any words
         if suggestion:
             attempts.append((msgspec.structs.replace(params, q=suggestion, search_after=None, page=1),
                              query.TYPO_TOLERANT))
         if multi_word:
-            absent = tuple(dict.fromkeys(w for w in words if not _total(probe[f"{query.WORD}{w}"])))
+            absent = tuple(dict.fromkeys(w for w in words if not backend.total(probe[f"{query.WORD}{w}"])))
             if len(absent) < len(set(words)):  # some word matches something: relaxing can find it
                 if absent:
                     attempts.append((params, query.Matching(typos=True, dropped=absent)))
@@ -615,8 +374,8 @@ async def _second_pass(client: AsyncOpenSearch, alias: str, bodies: Bodies, foun
     for tried, matching in attempts:
         also = suggestion if matching.typos and tried is params else None  # highlight the corrected spelling too
         body = bodies.build(matching, tried, highlight_also=also)
-        raw = await _opensearch(client, alias, body, query.SEARCH_FILTER_PATH)
-        if _total(raw) > found:
+        raw = await backend.search(client, alias, body, query.SEARCH_FILTER_PATH)
+        if backend.total(raw) > found:
             return SecondPass(suggestion, raw, body, tried, matching, corrected=tried is not params)
     return SecondPass(suggestion)
 
@@ -667,51 +426,4 @@ async def search(state: State, request: SearchRequest) -> SearchResponse:
     rt.recorder.record(SearchRecord(params.q, _analytics_filters(params), params.sort, response.total,
                                     response.took_ms, found.payload is not None, request.query_id or None,
                                     tuple(response.applied_rules), request.search_key_id))
-    return response
-
-
-# --- suggestions ---------------------------------------------------------------------------------------------
-
-async def _suggest_uncached(state: State, rt: SearchRuntime, q: str, generation: str | None,
-                            confined: Sequence[tuple[str, tuple[str, ...]]]) -> SuggestResponse:
-    client, alias = state.opensearch, state.settings.index_alias
-    body = query.suggest_body(q, scope=query.confined_clauses(SearchParams(confined=tuple(confined))))
-    if await rt.has_variants(client, alias, generation):  # one suggestion per model, not one per color
-        body["collapse"] = {"field": f.GROUP_KEY}
-    raw = await _opensearch(client, alias, body, query.SUGGEST_FILTER_PATH)
-    hits = raw.get("hits", {}).get("hits", [])
-    aggs = raw.get("aggregations", {})
-    brand_buckets = aggs.get("brands", {}).get("values", {}).get("buckets", [])
-    category_buckets = aggs.get("categories", {}).get("values", {}).get("buckets", [])
-    taxonomy = await rt.current_taxonomy(state.sessions, [b["key"] for b in category_buckets])
-    return SuggestResponse(
-        query=q,
-        products=[ProductSuggestion(int(h["_source"][f.ID]), h["_source"][f.SKU], h["_source"][f.NAME],
-                                    h["_source"].get(f.BRAND)) for h in hits],
-        brands=[FacetValue(b["key"], b["doc_count"]) for b in brand_buckets],
-        categories=[CategorySuggestion(b["key"], taxonomy.names.get(b["key"], b["key"].rsplit("/", 1)[-1]),
-                                       b["doc_count"]) for b in category_buckets],
-        took_ms=0.0,
-    )
-
-
-async def suggest(state: State, q: str, use_cache: bool = True,
-                  confined: Sequence[tuple[str, tuple[str, ...]]] = ()) -> SuggestResponse:
-    """As-you-type suggestions; `confined`: filters they must stay inside (a scoped search key's)."""
-    started = time.perf_counter()
-    if len(q) > MAX_QUERY_LENGTH:
-        raise _invalid("q", f"at most {MAX_QUERY_LENGTH} characters")
-    normalized = query.normalize_query(q)
-    if not normalized:
-        return SuggestResponse(query=q, products=[], brands=[], categories=[], took_ms=0.0)
-    rt = runtime(state)
-    identity = normalized + (_encoder.encode(list(confined)).decode() if confined else "")
-    found = await rt.cache.lookup("s", identity if use_cache else None)
-    if found.payload is not None:
-        response = _suggest_decoder.decode(found.payload)
-        response.query = q
-    else:
-        response = await _suggest_uncached(state, rt, q, found.generations[0], confined)
-        rt.cache.put_later(found, _encoder.encode(response))
-    response.took_ms = round((time.perf_counter() - started) * 1000, 2)
     return response

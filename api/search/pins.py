@@ -1,0 +1,56 @@
+"""Pinned products on a page: which pins are sellable now, where each goes, and the page around them (see the
+precedence in `api.search.rules`)."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from opensearchpy import AsyncOpenSearch
+
+from api.search import backend, query
+from api.search.schemas import SearchParams
+from indexer import mapping as f
+
+
+async def place_pins(client: AsyncOpenSearch, alias: str, params: SearchParams, steer: query.Steering
+                      ) -> tuple[list[tuple[int, dict[str, Any], int]], query.Steering]:
+    """The sellable pinned products at their (0-based) places on this page with the rule that pinned each, and
+    the steering that keeps them out of the ranked hits and leaves the page's other places to those (one light
+    request before the search)."""
+    raw = await backend.search(client, alias, query.pins_body(params, steer), "hits.hits._source")
+    by_sku = {hit["_source"][f.SKU].lower(): hit for hit in raw.get("hits", {}).get("hits", [])}
+    taken: dict[int, tuple[dict[str, Any], int]] = {}
+    keys: list[str] = []
+    for sku, position, rule_id in steer.pins:
+        hit = by_sku.get(sku)
+        if hit is None or hit["_source"][f.GROUP_KEY] in keys:  # not sellable now, or its model is placed
+            continue
+        place = position - 1
+        while place in taken:
+            place += 1
+        taken[place] = ({**hit, "_score": None}, rule_id)
+        keys.append(hit["_source"][f.GROUP_KEY])
+    start, size = params.offset, params.per_page
+    before = sum(1 for place in taken if place < start)
+    on_page = [(place, hit, rule_id) for place, (hit, rule_id) in sorted(taken.items(), key=lambda kv: kv[0])
+               if start <= place < start + size]
+    window = (start - before, size - len(on_page))
+    return on_page, dataclasses.replace(steer, excluded_keys=tuple(keys), window=window)
+
+
+def with_pins(ranked: list[dict[str, Any]], pinned: list[tuple[int, dict[str, Any], int]], start: int, size: int
+               ) -> list[dict[str, Any]]:
+    """The page: each pinned product at its place, the ranked hits in the others (pins placed past the last
+    ranked hit follow it)."""
+    places = {place: hit for place, hit, _ in pinned}
+    rest = iter(ranked)
+    page: list[dict[str, Any]] = []
+    for place in range(start, start + size):
+        if place in places:
+            page.append(places.pop(place))
+        elif (hit := next(rest, None)) is not None:
+            page.append(hit)
+        else:
+            break
+    return page + [hit for _, hit in sorted(places.items())]
