@@ -1,4 +1,5 @@
-"""Prometheus metrics at `/metrics`: request rate and latency per route group, and the indexer's lag.
+"""Prometheus metrics at `/metrics`: request rate and latency per route group, the indexer's lag, and the read
+replica's replication lag when one is configured (CATALOG_POSTGRES_READ_* or CATALOG_POSTGRES_REPLICA=true).
 
 Under `catalog run` / `catalog api` the API is several worker processes: each writes its series to files in
 `PROMETHEUS_MULTIPROC_DIR` (prometheus-client's multiprocess mode) and whichever worker answers a scrape sums
@@ -11,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 
+import psycopg
 from litestar import Response, get
 from litestar.datastructures import State
 from prometheus_client import (
@@ -25,7 +27,10 @@ from prometheus_client import (
 )
 from sqlalchemy import text
 
+from catalog.settings import Settings
 from db.outbox import LAG_SQL
+from db.replication import LAG_SQL as REPLICA_LAG_SQL
+from db.replication import ReplicaLag
 
 log = logging.getLogger("catalog.api")
 
@@ -52,6 +57,31 @@ INDEXER_RATE = Gauge(
 )
 DEAD_LETTERS = Gauge(
     "catalog_dead_letters_unresolved", "Documents OpenSearch refused, awaiting a fix", multiprocess_mode="mostrecent"
+)
+# The read replica as it reports itself, labelled with its address: no series at all without a read server.
+REPLICA_UP = Gauge(
+    "catalog_postgres_replica_up",
+    "1: the read replica answers as a standby; 0: it does not (the dashboard reads the primary)",
+    ["server"],
+    multiprocess_mode="mostrecent",
+)
+REPLICA_STREAMING = Gauge(
+    "catalog_postgres_replica_streaming",
+    "1: the replica's WAL receiver is streaming from the primary",
+    ["server"],
+    multiprocess_mode="mostrecent",
+)
+REPLICA_LAG_SECONDS = Gauge(
+    "catalog_postgres_replica_lag_seconds",
+    "Replication lag: age of the last replayed transaction while received WAL awaits replay, 0 when caught up",
+    ["server"],
+    multiprocess_mode="mostrecent",
+)
+REPLICA_LAG_BYTES = Gauge(
+    "catalog_postgres_replica_lag_bytes",
+    "WAL the replica has received but not yet replayed",
+    ["server"],
+    multiprocess_mode="mostrecent",
 )
 
 KNOWN_GROUPS = {
@@ -94,7 +124,30 @@ async def metrics(state: State) -> Response[bytes]:
         DEAD_LETTERS.set(dead)
     except Exception as exc:  # the database being down must not hide the request metrics
         log.warning("metrics: outbox lag unavailable (%s)", exc.__class__.__name__)
+    settings: Settings = state.settings
+    if settings.reads_elsewhere:
+        await _observe_replica(settings)
     return Response(generate_latest(_registry()), media_type=CONTENT_TYPE_LATEST)
+
+
+async def _observe_replica(settings: Settings) -> None:
+    """Read the lag on the replica itself (a short-lived connection per scrape, with the read connect timeout)."""
+    server = "{}:{}".format(*settings.read_address)
+    try:
+        async with await psycopg.AsyncConnection.connect(settings.read_dsn) as conn:
+            row = await (await conn.execute(REPLICA_LAG_SQL)).fetchone()
+        lag = ReplicaLag.from_row(row)
+    except psycopg.Error as exc:
+        log.warning("metrics: read replica %s unavailable (%s)", server, exc.__class__.__name__)
+        REPLICA_UP.labels(server).set(0)
+        REPLICA_STREAMING.labels(server).set(0)
+        for gauge in (REPLICA_LAG_SECONDS, REPLICA_LAG_BYTES):
+            gauge.labels(server).set(float("nan"))  # unknown, not "caught up"
+        return
+    REPLICA_UP.labels(server).set(1 if lag.in_recovery else 0)
+    REPLICA_STREAMING.labels(server).set(1 if lag.streaming else 0)
+    REPLICA_LAG_SECONDS.labels(server).set(lag.seconds)
+    REPLICA_LAG_BYTES.labels(server).set(lag.bytes)
 
 
 def _registry() -> CollectorRegistry:

@@ -52,6 +52,20 @@ class Settings(BaseSettings):
     postgres_db: str = "catalog"
     postgres_pool_size: int = 10
 
+    # PostgreSQL streaming replica and read-only analytics. CATALOG_POSTGRES_REPLICA=true makes `catalog stack up`
+    # run a hot standby of the primary on postgres_replica_port. The dashboard reads from the read server:
+    # CATALOG_POSTGRES_READ_HOST/PORT/DB/USER/PASSWORD, each defaulting to the stack's replica when it is on (host
+    # and port) or else to the primary, so with nothing set it reads the primary. Writes always go to the primary.
+    postgres_replica: bool = False
+    postgres_replica_port: int = 5433
+    postgres_read_host: str | None = None
+    postgres_read_port: int | None = None
+    postgres_read_db: str | None = None
+    postgres_read_user: str | None = None
+    postgres_read_password: str | None = None
+    postgres_read_connect_timeout: int = Field(default=2, ge=1, le=30)
+    """Seconds to wait for the read server before reading from the primary instead."""
+
     # Redis
     redis_host: str = "127.0.0.1"
     redis_port: int = 6379
@@ -167,6 +181,44 @@ class Settings(BaseSettings):
         return (
             f"host={self.postgres_host} port={self.postgres_port} user={self.postgres_user} "
             f"password={self.postgres_password} dbname={database}"
+        )
+
+    @property
+    def read_address(self) -> tuple[str, int]:
+        """Host and port of the server read-only analytics read from (see the replica settings)."""
+        if self.postgres_read_host is not None or self.postgres_read_port is not None:
+            return (self.postgres_read_host or self.postgres_host, self.postgres_read_port or self.postgres_port)
+        if self.postgres_replica:
+            return ("127.0.0.1", self.postgres_replica_port)
+        return (self.postgres_host, self.postgres_port)
+
+    @property
+    def reads_elsewhere(self) -> bool:
+        """True when the read server is not the primary (a replica): reads may lag and may fall back."""
+        return self.read_address != (self.postgres_host, self.postgres_port)
+
+    @property
+    def read_database_url(self) -> str:
+        """SQLAlchemy URL of the read server (the primary's when no read server is set)."""
+        host, port = self.read_address
+        user, password, database = self._read_login()
+        return f"postgresql+psycopg://{user}:{password}@{host}:{port}/{database}"
+
+    @property
+    def read_dsn(self) -> str:
+        """libpq connection string of the read server, with its short connect timeout."""
+        host, port = self.read_address
+        user, password, database = self._read_login()
+        return (
+            f"host={host} port={port} user={user} password={password} dbname={database} "
+            f"connect_timeout={self.postgres_read_connect_timeout}"
+        )
+
+    def _read_login(self) -> tuple[str, str, str]:
+        return (
+            self.postgres_read_user or self.postgres_user,
+            self.postgres_read_password or self.postgres_password,
+            self.postgres_read_db or self.postgres_db,
         )
 
     @property

@@ -6,6 +6,10 @@ Every wrapper takes hash-friendly arguments (frozen dataclasses, strings, number
 The dashboard's sessions turn JIT compilation off (on the whole-catalog queries PostgreSQL spent up to 1.7 s
 compiling, more than the query itself) and get a larger work_mem (sorts and hashes stay in memory); the pool
 is small and queries run one after another, so memory stays bounded.
+
+Every query reads from `db.session.read_source`: the read replica when one is configured (CATALOG_POSTGRES_READ_*
+or CATALOG_POSTGRES_REPLICA=true) and answering, else the primary; the choice is re-checked every
+`READ_CHECK_SECONDS`, so a replica going down moves the pages to the primary (and `read_status` says so).
 """
 
 from __future__ import annotations
@@ -20,8 +24,11 @@ from sqlalchemy import Engine, create_engine
 
 from catalog.settings import get_settings
 from dashboard import search_analytics, search_data
-from db import analytics, media_reports, quality_groups
+from db import analytics, media_reports, quality_groups, replication
+from db import session as db_session
 from db.analytics import Filters, WorstFilter
+from db.replication import ReplicaLag
+from db.session import ReadSource
 
 log = logging.getLogger(__name__)
 
@@ -32,12 +39,63 @@ EMPTY_CATALOG = ("No products yet — run `catalog seed --products 10000` to loa
                  "(`make run` also seeds an empty catalog), or import products through the API.")
 
 
+READ_CHECK_SECONDS = 5
+
+
+@st.cache_data(ttl=READ_CHECK_SECONDS, show_spinner=False)
+def read_source() -> ReadSource:
+    """The server the pages read from now (the replica, or the primary when it is not answering)."""
+    return db_session.read_source(get_settings())
+
+
 @st.cache_resource
-def engine() -> Engine:
+def _engine_for(url: str) -> Engine:
     """A small pool: a dashboard session runs its queries one after another. Long queries are cut off."""
-    settings = get_settings()
-    return create_engine(settings.database_url, pool_size=2, max_overflow=3, pool_pre_ping=True,
-                         connect_args={"options": SESSION_OPTIONS})
+    return create_engine(url, pool_size=2, max_overflow=3, pool_pre_ping=True,
+                         connect_args={"options": SESSION_OPTIONS,
+                                       "connect_timeout": get_settings().postgres_read_connect_timeout})
+
+
+def engine() -> Engine:
+    """Where the pages read (see `read_source`)."""
+    return _engine_for(read_source().url)
+
+
+def primary_engine() -> Engine:
+    """The primary, for the dashboard's one write (folding the facts' deltas): a replica refuses writes."""
+    return _engine_for(get_settings().database_url)
+
+
+@st.cache_data(ttl=READ_CHECK_SECONDS, show_spinner=False)
+def replica_lag() -> ReplicaLag | None:
+    """The replica's lag when the pages read from one (None: reading the primary, or the lag is unreadable)."""
+    if not read_source().on_replica:
+        return None
+    try:
+        return replication.replica_lag(engine())
+    except Exception as exc:
+        log.warning("replica lag unavailable: %s", exc)
+        return None
+
+
+def read_status() -> tuple[str, str] | None:
+    """("info" | "warning", a line for the page) when a read server is configured; None when reads go to the
+    primary by design (nothing to say)."""
+    if not get_settings().reads_elsewhere:
+        return None
+    source = read_source()
+    if source.fallback:
+        return ("warning", source.fallback)
+    lag = replica_lag()
+    if lag is None:
+        return ("info", f"Reading from the replica at {source.address} (lag unknown).")
+    if not lag.in_recovery:
+        return ("warning", f"The read server at {source.address} is not a standby (promoted?): it is not "
+                           "following the primary.")
+    stream = "streaming" if lag.streaming else "NOT streaming from the primary (figures may be stale)"
+    return ("warning" if not lag.streaming else "info",
+            f"Reading from the replica at {source.address}: {stream}, lag {lag.seconds:.1f} s "
+            f"({lag.bytes / 1024:,.0f} KiB to replay).")
 
 
 @st.cache_resource
@@ -50,18 +108,46 @@ def index_alias() -> str:
 
 
 def require_catalog() -> None:
-    """Stop the page with an explanation when the database is unreachable or holds no products."""
+    """Stop the page with an explanation when the database is unreachable or holds no products. Says where the
+    page reads when a read replica is configured (and that it fell back to the primary when the replica is down)."""
+    if get_settings().reads_elsewhere:
+        read_source.clear()  # one check per page run: a replica that went down moves this run to the primary
     try:
-        present = has_products()
+        present = _has_products_rechecking_replica()
     except Exception as exc:
         settings = get_settings()
         st.error(f"Cannot read the catalog database `{settings.postgres_db}` at {settings.postgres_host}:"
                  f"{settings.postgres_port} — start the stack with `catalog stack up`, then "
                  f"`catalog db upgrade`. ({type(exc).__name__})")
         st.stop()
+    show_read_status()
     if not present:
         st.info(EMPTY_CATALOG)
         st.stop()
+
+
+def _has_products_rechecking_replica() -> bool:
+    """has_products(); when the replica fails between two checks of `read_source`, check again at once (the
+    primary answers then) instead of showing the error."""
+    try:
+        return has_products()
+    except Exception:
+        if not read_source().on_replica:
+            raise
+        read_source.clear()
+        return has_products()
+
+
+def show_read_status() -> None:
+    """One line under the title: which server the page reads and the replica's lag (only with a read server)."""
+    status = read_status()
+    if status is None:
+        return
+    level, line = status
+    if level == "warning":
+        st.warning(line, icon=":material/database:")
+    else:
+        st.caption(line)
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
@@ -76,7 +162,7 @@ def compact_facts() -> None:
     """Fold the per-category sums' deltas when writes have piled them up (best effort: a read-only role or a
     lock wait must not take a page down; the sums are exact either way, only slower to add up)."""
     try:
-        analytics.compact_facts(engine())
+        analytics.compact_facts(primary_engine())
     except Exception as exc:
         log.warning("catalog_facts not compacted: %s", exc)
 

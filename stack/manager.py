@@ -77,6 +77,9 @@ def up(settings: Settings, say: Say = print) -> list[ServiceStatus]:
         redis_server.install(say)
         say("postgres: starting ...")
         postgres_server.start(settings, say)
+        if settings.postgres_replica:
+            say("postgres replica: starting ...")
+            postgres_server.start_replica(settings, say)
         say("redis: starting ...")
         redis_server.start(settings, say)
         _start_opensearch(settings, say)
@@ -105,6 +108,8 @@ def down(settings: Settings, say: Say = print) -> None:
     say("object store: " + ("stopped" if object_store.stop(settings) else "was not running"))
     say("opensearch: " + ("stopped" if opensearch_node.stop(settings.stack_dir) else "was not running"))
     say("redis: " + ("stopped" if redis_server.stop(settings) else "was not running"))
+    if postgres_server.replica_running_pid(settings):
+        say("postgres replica: " + ("stopped" if postgres_server.stop_replica(settings) else "was not running"))
     say("postgres: " + ("stopped" if postgres_server.stop(settings) else "was not running"))
 
 
@@ -121,6 +126,26 @@ def clean(settings: Settings, say: Say = print) -> None:
 
 def status(settings: Settings) -> list[ServiceStatus]:
     managed = settings.stack_managed
+    return [*_primary_statuses(settings, managed), *_replica_statuses(settings, managed)]
+
+
+def _replica_statuses(settings: Settings, managed: bool) -> list[ServiceStatus]:
+    """The stack's PostgreSQL replica, when CATALOG_POSTGRES_REPLICA=true (nothing otherwise)."""
+    if not (managed and settings.postgres_replica):
+        return []
+    return [
+        ServiceStatus(
+            "postgres-replica",
+            f"127.0.0.1:{settings.postgres_replica_port}",
+            managed,
+            postgres_server.replica_running_pid(settings),
+            postgres_server.replica_is_healthy(settings),
+            postgres_server.replica_dir(settings),
+        )
+    ]
+
+
+def _primary_statuses(settings: Settings, managed: bool) -> list[ServiceStatus]:
     return [
         ServiceStatus(
             "postgres",
@@ -158,12 +183,15 @@ def status(settings: Settings) -> list[ServiceStatus]:
 
 
 def log_paths(settings: Settings) -> dict[str, Path]:
-    return {
+    paths = {
         "postgres": postgres_server.log_path(settings),
         "redis": redis_server.log_path(settings),
         "opensearch": _opensearch_log(settings),
         "object-store": object_store.log_path(settings),
     }
+    if settings.postgres_replica:
+        paths["postgres-replica"] = postgres_server.replica_log_path(settings)
+    return paths
 
 
 def logs(settings: Settings, service: str | None, lines: int) -> str:

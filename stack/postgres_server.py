@@ -152,23 +152,26 @@ def start(settings: Settings, say: Say) -> None:
         )
     if not (_data_dir(settings) / "PG_VERSION").exists():
         _initdb(settings, say)
-    socket_dir = cluster_dir(settings) / "run"
+    _pg_ctl_start(_data_dir(settings), settings.postgres_port, _log_path(settings), cluster_dir(settings) / "run")
+
+
+def _pg_ctl_start(data: Path, port: int, log: Path, socket_dir: Path, extra: str = "") -> None:
+    """Start the server of `data` on 127.0.0.1:`port` and wait until it accepts connections."""
     socket_dir.mkdir(parents=True, exist_ok=True)
-    log = _log_path(settings)
     log.touch()
     _chown_for_service(socket_dir)
     _chown_for_service(log)
-    options = f"-c listen_addresses=127.0.0.1 -c port={settings.postgres_port} -c unix_socket_directories={socket_dir}"
+    options = f"-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories={socket_dir} {extra}"
     result = subprocess.run(
         _as_service_user(
             [
                 str(_bin_dir() / "pg_ctl"),
                 "-D",
-                str(_data_dir(settings)),
+                str(data),
                 "-l",
                 str(log),
                 "-o",
-                options,
+                options.strip(),
                 "-w",
                 "-t",
                 "60",
@@ -180,7 +183,7 @@ def start(settings: Settings, say: Say) -> None:
         check=False,
     )
     if result.returncode != 0:
-        raise StackError(f"PostgreSQL failed to start:\n{result.stdout[-1000:]}\n{tail(log)}")
+        raise StackError(f"PostgreSQL ({data.name}) failed to start:\n{result.stdout[-1000:]}\n{tail(log)}")
 
 
 def ensure_database(settings: Settings, name: str) -> None:
@@ -204,16 +207,21 @@ def recreate_database(settings: Settings, name: str) -> None:
 
 
 def stop(settings: Settings) -> bool:
-    if not running_pid(settings):
+    return _pg_ctl_stop(_data_dir(settings))
+
+
+def _pg_ctl_stop(data: Path) -> bool:
+    """Stop the server of `data` (fast: open sessions are cut off); False when it was not running."""
+    if not read_pid(data / "postmaster.pid"):
         return False
     subprocess.run(
-        _as_service_user([str(_bin_dir() / "pg_ctl"), "-D", str(_data_dir(settings)), "-m", "fast", "-w", "stop"]),
+        _as_service_user([str(_bin_dir() / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"]),
         capture_output=True,
         text=True,
         check=False,
     )
     deadline = time.monotonic() + 30
-    while running_pid(settings) and time.monotonic() < deadline:
+    while read_pid(data / "postmaster.pid") and time.monotonic() < deadline:
         time.sleep(0.2)
     return True
 
@@ -223,6 +231,120 @@ def log_path(settings: Settings) -> Path:
 
 
 def delete_cluster(settings: Settings) -> None:
-    """Stop the cluster and delete its files (all its databases)."""
+    """Stop the cluster (and its replica) and delete its files (all its databases)."""
+    stop_replica(settings)
     stop(settings)
     shutil.rmtree(cluster_dir(settings), ignore_errors=True)
+
+
+# --- the streaming replica (CATALOG_POSTGRES_REPLICA=true) ------------------------------------------------------
+# A hot standby cloned from the primary with pg_basebackup and fed by streaming replication. initdb's pg_hba
+# already lets the catalog user (a superuser, so it holds REPLICATION) connect for replication from 127.0.0.1, and
+# the primary runs with wal_level=replica and PostgreSQL's default max_wal_senders (10), so the primary needs no
+# change. The replica's files sit beside the primary's, so `catalog stack clean` deletes both.
+
+
+def replica_dir(settings: Settings) -> Path:
+    """The replica's folder: its data, socket, log (inside the primary's cluster folder)."""
+    return cluster_dir(settings) / "replica"
+
+
+def _replica_data_dir(settings: Settings) -> Path:
+    return replica_dir(settings) / "data"
+
+
+def replica_log_path(settings: Settings) -> Path:
+    return replica_dir(settings) / "postgres.log"
+
+
+def replica_running_pid(settings: Settings) -> int | None:
+    return read_pid(_replica_data_dir(settings) / "postmaster.pid")
+
+
+def replica_dsn(settings: Settings, database: str | None = None) -> str:
+    """libpq connection string of the stack's replica (`postgres` database unless named)."""
+    return (
+        f"host=127.0.0.1 port={settings.postgres_replica_port} user={settings.postgres_user} "
+        f"password={settings.postgres_password} dbname={database or 'postgres'} connect_timeout=2"
+    )
+
+
+def replica_is_healthy(settings: Settings) -> bool:
+    """The replica answers and is in recovery (a standby, not a promoted copy taking writes)."""
+    try:
+        with psycopg.connect(replica_dsn(settings)) as conn:
+            row = conn.execute("SELECT pg_is_in_recovery()").fetchone()
+        return bool(row and row[0])
+    except psycopg.Error:
+        return False
+
+
+def _basebackup(settings: Settings, say: Say) -> None:
+    """Clone the running primary into the replica's data folder, configured (-R) to stream from it."""
+    data = _replica_data_dir(settings)
+    _make_private_dir(replica_dir(settings))
+    shutil.rmtree(data, ignore_errors=True)
+    say(f"postgres replica: pg_basebackup from 127.0.0.1:{settings.postgres_port} into {data}")
+    primary = (
+        f"host=127.0.0.1 port={settings.postgres_port} user={settings.postgres_user} "
+        f"password={settings.postgres_password} application_name=catalog_replica"
+    )
+    result = subprocess.run(
+        _as_service_user(
+            [
+                str(_bin_dir() / "pg_basebackup"),
+                "-d",
+                primary,
+                "-D",
+                str(data),
+                "-R",
+                "-X",
+                "stream",
+                "-c",
+                "fast",
+            ]
+        ),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        shutil.rmtree(data, ignore_errors=True)
+        raise StackError(
+            f"pg_basebackup failed (is the primary up on port {settings.postgres_port}? `catalog stack status`):\n"
+            f"{result.stderr[-2000:]}"
+        )
+    _chown_for_service(replica_dir(settings))
+
+
+def start_replica(settings: Settings, say: Say) -> None:
+    """Start the hot standby on postgres_replica_port, cloning the primary first when it has no data yet.
+
+    The primary must be running (start() first)."""
+    if replica_running_pid(settings):
+        return
+    port = settings.postgres_replica_port
+    if port == settings.postgres_port or port_is_open("127.0.0.1", port):
+        raise StackError(
+            f"port {port} is already in use (or is the primary's). Stop that program, or set "
+            "CATALOG_POSTGRES_REPLICA_PORT to a free port."
+        )
+    if not (_replica_data_dir(settings) / "standby.signal").exists():
+        _basebackup(settings, say)
+    _pg_ctl_start(
+        _replica_data_dir(settings),
+        port,
+        replica_log_path(settings),
+        replica_dir(settings) / "run",
+        "-c hot_standby=on -c hot_standby_feedback=on",
+    )
+
+
+def stop_replica(settings: Settings) -> bool:
+    return _pg_ctl_stop(_replica_data_dir(settings))
+
+
+def delete_replica(settings: Settings) -> None:
+    """Stop the replica and delete its files; the next start_replica clones the primary afresh."""
+    stop_replica(settings)
+    shutil.rmtree(replica_dir(settings), ignore_errors=True)
