@@ -97,6 +97,15 @@ class Settings(BaseSettings):
     index_alias: str = Field(default="products", pattern=r"^[a-z][a-z0-9_\-]*$")
     index_refresh_interval: str = Field(default="1s", pattern=r"^(-1|\d+(ms|s|m))$")
 
+    # OpenSearch cluster. CATALOG_OPENSEARCH_NODES=3 makes `catalog stack up` run three nodes on this machine,
+    # node i (from 0) on opensearch_port + i (HTTP) and opensearch_transport_port + i, each with opensearch_heap;
+    # the API, indexer and dashboard connect to every one of them (`opensearch_hosts`). One node (the default)
+    # is the single-node stack. Index shape: CATALOG_INDEX_SHARDS, CATALOG_INDEX_REPLICAS (unset: 1 replica
+    # with two or more nodes, so a lost node loses no shard, else 0); they apply to indices created from then on.
+    opensearch_nodes: int = Field(default=1, ge=1, le=9)
+    index_shards: int = Field(default=1, ge=1, le=64)
+    index_replicas: int | None = Field(default=None, ge=0, le=8)
+
     # Indexer
     indexer_batch_size: int = Field(default=500, ge=1, le=10_000)
     indexer_batch_bytes: int = Field(default=5 * 1024 * 1024, ge=64 * 1024)
@@ -240,6 +249,30 @@ class Settings(BaseSettings):
     @property
     def opensearch_url(self) -> str:
         return f"http://{self.opensearch_host}:{self.opensearch_port}"
+
+    @property
+    def opensearch_hosts(self) -> list[dict[str, str | int]]:
+        """Every node the clients connect to: `opensearch_nodes` consecutive HTTP ports from opensearch_port."""
+        return [{"host": self.opensearch_host, "port": self.opensearch_port + i} for i in range(self.opensearch_nodes)]
+
+    @property
+    def index_replica_count(self) -> int:
+        """CATALOG_INDEX_REPLICAS, or 1 when there are two or more nodes, else 0."""
+        if self.index_replicas is not None:
+            return self.index_replicas
+        return 1 if self.opensearch_nodes > 1 else 0
+
+    @model_validator(mode="after")
+    def _refuse_overlapping_opensearch_ports(self) -> Settings:
+        http = range(self.opensearch_port, self.opensearch_port + self.opensearch_nodes)
+        transport = range(self.opensearch_transport_port, self.opensearch_transport_port + self.opensearch_nodes)
+        if set(http) & set(transport):
+            raise ValueError(
+                f"{self.opensearch_nodes} OpenSearch nodes need HTTP ports {http.start}-{http.stop - 1} and "
+                f"transport ports {transport.start}-{transport.stop - 1}, which overlap: set "
+                "CATALOG_OPENSEARCH_PORT and CATALOG_OPENSEARCH_TRANSPORT_PORT further apart."
+            )
+        return self
 
 
 @lru_cache(maxsize=1)

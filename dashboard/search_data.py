@@ -38,9 +38,10 @@ class FacetResult:
 
 
 def make_client(settings: Settings) -> OpenSearch:
-    """A client that fails fast: a dashboard page must not hang on a slow or absent search node."""
-    return OpenSearch(hosts=[{"host": settings.opensearch_host, "port": settings.opensearch_port}],
-                      timeout=5, max_retries=0, retry_on_timeout=False)
+    """A client of every node that fails fast: a dashboard page must not hang on a slow or absent search node (one
+    that refused a connection is left out of the rotation for 5 s, so the next render asks another)."""
+    return OpenSearch(hosts=settings.opensearch_hosts, timeout=5, max_retries=0, retry_on_timeout=False,
+                      dead_timeout=5)
 
 
 def filter_query(f: Filters) -> dict[str, Any]:

@@ -7,14 +7,24 @@ from opensearchpy import OpenSearch
 
 from catalog.settings import Settings
 
+DEAD_NODE_SECONDS = 5.0
+"""How long a node that refused a connection stays out of the rotation (doubling per failure in a row)."""
+
 
 def make_client(settings: Settings, timeout: float = 60.0) -> OpenSearch:
-    """A client that never retries on its own: the indexer decides what is transient and backs off."""
+    """A client of every node that never retries on its own: the indexer decides what is transient and backs off.
+
+    A node that refuses a connection is still left out of the rotation for a while (opensearch-py marks it dead
+    before raising), so the batch's retry goes to another node. An HTTP error (e.g. 503 while a cluster manager is
+    elected) marks nothing: the node is alive, the batch retry waits for the cluster.
+    """
     return OpenSearch(
-        hosts=[{"host": settings.opensearch_host, "port": settings.opensearch_port}],
+        hosts=settings.opensearch_hosts,
         timeout=timeout,
         max_retries=0,
         retry_on_timeout=False,
+        retry_on_status=(),
+        dead_timeout=DEAD_NODE_SECONDS,
         http_compress=False,
     )
 

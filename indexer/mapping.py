@@ -188,10 +188,13 @@ def index_analysis() -> dict[str, Any]:
     }
 
 
-def index_settings(refresh_interval: str = DEFAULT_REFRESH_INTERVAL) -> dict[str, Any]:
+def index_settings(
+    refresh_interval: str = DEFAULT_REFRESH_INTERVAL, shards: int = 1, replicas: int = 0
+) -> dict[str, Any]:
+    """`shards` and `replicas` come from CATALOG_INDEX_SHARDS / CATALOG_INDEX_REPLICAS (see `ensure_index`)."""
     return {
-        "number_of_shards": 1,
-        "number_of_replicas": 0,
+        "number_of_shards": shards,
+        "number_of_replicas": replicas,
         "refresh_interval": refresh_interval,
         "gc_deletes": GC_DELETES,
         "mapping": {"total_fields": {"limit": 2000}},
@@ -270,20 +273,27 @@ def index_mappings() -> dict[str, Any]:
     }
 
 
-def template_body(alias: str, refresh_interval: str = DEFAULT_REFRESH_INTERVAL) -> dict[str, Any]:
+def template_body(
+    alias: str, refresh_interval: str = DEFAULT_REFRESH_INTERVAL, shards: int = 1, replicas: int = 0
+) -> dict[str, Any]:
     return {
         "index_patterns": [f"{alias}_v*"],
         "priority": 200,
-        "template": {"settings": index_settings(refresh_interval), "mappings": index_mappings()},
+        "template": {"settings": index_settings(refresh_interval, shards, replicas), "mappings": index_mappings()},
         "_meta": {"owner": "catalog indexer"},
     }
 
 
 def put_index_template(
-    client: OpenSearch, alias: str, refresh_interval: str = DEFAULT_REFRESH_INTERVAL
+    client: OpenSearch,
+    alias: str,
+    refresh_interval: str = DEFAULT_REFRESH_INTERVAL,
+    shards: int = 1,
+    replicas: int = 0,
 ) -> None:
     """Create or update the template; it applies to indices created after this call."""
-    client.indices.put_index_template(name=template_name(alias), body=template_body(alias, refresh_interval))
+    body = template_body(alias, refresh_interval, shards, replicas)
+    client.indices.put_index_template(name=template_name(alias), body=body)
 
 
 def alias_target(client: OpenSearch, alias: str) -> str | None:
@@ -324,7 +334,7 @@ def ensure_index(
     index and its alias are created in one request, so a loser of the race just finds the alias.
     """
     alias = settings.index_alias
-    put_index_template(client, alias, refresh_interval)
+    put_index_template(client, alias, refresh_interval, settings.index_shards, settings.index_replica_count)
     target = alias_target(client, alias)
     if target is not None:
         return target

@@ -7,9 +7,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from catalog.settings import PROJECT_ROOT, Settings
-from stack import object_store, opensearch_node, postgres_server, redis_server
-from stack.processes import Say, StackError, ensure_debian_packages, port_is_open, tail
+from catalog.settings import Settings
+from stack import object_store, opensearch_cluster, postgres_server, redis_server
+from stack.processes import Say, StackError, ensure_debian_packages, tail
 
 
 @dataclass(frozen=True)
@@ -23,41 +23,23 @@ class ServiceStatus:
     """Where the service keeps its files (None: a server the user runs)."""
 
 
-def _opensearch_log(settings: Settings) -> Path:
-    return settings.stack_dir / "logs" / "opensearch.log"
-
-
 def opensearch_healthy(settings: Settings) -> bool:
-    return opensearch_node.is_healthy(settings.opensearch_port)
+    return all(opensearch_cluster.is_healthy(node) for node in opensearch_cluster.nodes(settings))
 
 
-def _start_opensearch(settings: Settings, say: Say) -> None:
-    if opensearch_node.running_pid(settings.stack_dir):
-        opensearch_node.wait_healthy(
-            settings.opensearch_port,
-            180,
-            opensearch_node.running_pid(settings.stack_dir) or 0,
-            _opensearch_log(settings),
+def _opensearch_statuses(settings: Settings, managed: bool) -> list[ServiceStatus]:
+    """One line per node: `opensearch` for the single node, `opensearch-1`..`-n` for a cluster."""
+    return [
+        ServiceStatus(
+            node.name,
+            f"http://{settings.opensearch_host}:{node.http_port}",
+            managed,
+            opensearch_cluster.running_pid(settings, node),
+            opensearch_cluster.is_healthy(node),
+            opensearch_cluster.data_dir(settings, node) if managed else None,
         )
-        return
-    for port in (settings.opensearch_port, settings.opensearch_transport_port):
-        if port_is_open("127.0.0.1", port):
-            raise StackError(
-                f"port {port} is already in use by another program. Stop it, or set "
-                "CATALOG_OPENSEARCH_PORT / CATALOG_OPENSEARCH_TRANSPORT_PORT to free ports "
-                "(or CATALOG_STACK_MANAGED=false to use that server)."
-            )
-    say("opensearch: assembling the node from Maven Central (cached after the first run) ...")
-    lib_dir = opensearch_node.build(PROJECT_ROOT, settings.stack_dir, progress=say)
-    say(f"opensearch: starting (heap {settings.opensearch_heap}) ...")
-    pid = opensearch_node.start(
-        settings.stack_dir,
-        settings.opensearch_port,
-        settings.opensearch_transport_port,
-        settings.opensearch_heap,
-        lib_dir,
-    )
-    opensearch_node.wait_healthy(settings.opensearch_port, 180, pid, _opensearch_log(settings))
+        for node in opensearch_cluster.nodes(settings)
+    ]
 
 
 CHROMIUM = "/usr/bin/chromium"
@@ -82,7 +64,7 @@ def up(settings: Settings, say: Say = print) -> list[ServiceStatus]:
             postgres_server.start_replica(settings, say)
         say("redis: starting ...")
         redis_server.start(settings, say)
-        _start_opensearch(settings, say)
+        opensearch_cluster.start(settings, say)
         if settings.s3_local_port is not None:
             say("object store: starting ...")
             object_store.start(settings, say)
@@ -106,7 +88,8 @@ def down(settings: Settings, say: Say = print) -> None:
         say("CATALOG_STACK_MANAGED=false: the services are yours, nothing stopped.")
         return
     say("object store: " + ("stopped" if object_store.stop(settings) else "was not running"))
-    say("opensearch: " + ("stopped" if opensearch_node.stop(settings.stack_dir) else "was not running"))
+    stopped = opensearch_cluster.stop(settings)
+    say("opensearch: " + (f"stopped {', '.join(stopped)}" if stopped else "was not running"))
     say("redis: " + ("stopped" if redis_server.stop(settings) else "was not running"))
     if postgres_server.replica_running_pid(settings):
         say("postgres replica: " + ("stopped" if postgres_server.stop_replica(settings) else "was not running"))
@@ -163,14 +146,7 @@ def _primary_statuses(settings: Settings, managed: bool) -> list[ServiceStatus]:
             redis_server.is_healthy(settings),
             redis_server.data_dir(settings) if managed else None,
         ),
-        ServiceStatus(
-            "opensearch",
-            settings.opensearch_url,
-            managed,
-            opensearch_node.running_pid(settings.stack_dir),
-            opensearch_healthy(settings),
-            opensearch_node.data_dir(settings.stack_dir) if managed else None,
-        ),
+        *_opensearch_statuses(settings, managed),
         ServiceStatus(
             "object-store",
             settings.s3_endpoint_url,
@@ -186,7 +162,7 @@ def log_paths(settings: Settings) -> dict[str, Path]:
     paths = {
         "postgres": postgres_server.log_path(settings),
         "redis": redis_server.log_path(settings),
-        "opensearch": _opensearch_log(settings),
+        **{node.name: opensearch_cluster.log_path(settings, node) for node in opensearch_cluster.nodes(settings)},
         "object-store": object_store.log_path(settings),
     }
     if settings.postgres_replica:

@@ -16,6 +16,10 @@ Layout under a stack dir (e.g. ``.stack``)::
     logs/opensearch/           path.logs: the node's own INFO log, catalog-dev.log
     run/opensearch.pid         pid of the running JVM
 
+A node of a cluster (``node=k``, see ``stack/opensearch_cluster.py``) shares ``lib/`` and keeps
+the rest apart: ``opensearch/nodes/node-k/{home,data,tmp}``, ``logs/opensearch-node-k.log``,
+``logs/opensearch-node-k/`` and ``run/opensearch-node-k.pid``.
+
 Typical use::
 
     lib = build(project_root, stack_dir)
@@ -27,6 +31,7 @@ Typical use::
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -117,17 +122,37 @@ def _opensearch_dir(stack_dir: Path) -> Path:
     return stack_dir / "opensearch"
 
 
-def data_dir(stack_dir: Path) -> Path:
-    return _opensearch_dir(stack_dir.resolve()) / "data"
+def _node_dir(stack_dir: Path, node: int | None) -> Path:
+    """Home, data and tmp of the single node (None) or of cluster node ``node``."""
+    base = _opensearch_dir(stack_dir)
+    return base if node is None else base / "nodes" / f"node-{node}"
 
 
-def _pid_file(stack_dir: Path) -> Path:
-    return stack_dir / "run" / "opensearch.pid"
+def _node_label(node: int | None) -> str:
+    return "opensearch" if node is None else f"opensearch-node-{node}"
 
 
-def log_file(stack_dir: Path) -> Path:
+def data_dir(stack_dir: Path, node: int | None = None) -> Path:
+    return _node_dir(stack_dir.resolve(), node) / "data"
+
+
+def _pid_file(stack_dir: Path, node: int | None = None) -> Path:
+    return stack_dir / "run" / f"{_node_label(node)}.pid"
+
+
+def log_file(stack_dir: Path, node: int | None = None) -> Path:
     """Where :func:`start` sends the JVM's stdout and stderr."""
-    return stack_dir / "logs" / "opensearch.log"
+    return stack_dir / "logs" / f"{_node_label(node)}.log"
+
+
+def cluster_pid_files(stack_dir: Path) -> dict[int, Path]:
+    """Pid files of cluster nodes under ``stack_dir``, by node number (whatever the node count is now)."""
+    found: dict[int, Path] = {}
+    for path in (stack_dir / "run").glob("opensearch-node-*.pid"):
+        number = path.stem.removeprefix("opensearch-node-")
+        if number.isdigit():
+            found[int(number)] = path
+    return dict(sorted(found.items()))
 
 
 # ---------------------------------------------------------------------------
@@ -173,7 +198,8 @@ def build(project_root: Path, stack_dir: Path, progress: Callable[[str], None] =
     if _lib_is_current(lib_dir, source_hash):
         return lib_dir
 
-    running = running_pid(stack_dir)
+    nodes: list[int | None] = [None, *cluster_pid_files(stack_dir)]
+    running = next((pid for node in nodes if (pid := running_pid(stack_dir, node)) is not None), None)
     if running is not None:
         raise RuntimeError(
             f"the OpenSearch launcher sources changed but a node (pid {running}) is running from "
@@ -272,10 +298,10 @@ def _max_direct_memory(heap: str) -> str:
     return str(int(match.group(1)) * scale // 2)
 
 
-def running_pid(stack_dir: Path) -> int | None:
+def running_pid(stack_dir: Path, node: int | None = None) -> int | None:
     """The pid in the pid file if that process is alive and is java running the launcher."""
     try:
-        pid = int(_pid_file(stack_dir).read_text().strip())
+        pid = int(_pid_file(stack_dir, node).read_text().strip())
     except (OSError, ValueError):
         return None
     if pid <= 0 or not _pid_alive(pid) or not _is_our_java(pid):
@@ -287,26 +313,39 @@ def running_pid(stack_dir: Path) -> int | None:
 # start / health / stop
 
 
-def start(stack_dir: Path, http_port: int, transport_port: int, heap: str, lib_dir: Path) -> int:
-    """Write the config and launch the node detached; returns its pid without waiting."""
+def start(
+    stack_dir: Path,
+    http_port: int,
+    transport_port: int,
+    heap: str,
+    lib_dir: Path,
+    node: int | None = None,
+    node_settings: dict[str, str] | None = None,
+) -> int:
+    """Write the config and launch the node detached; returns its pid without waiting.
+
+    ``node``: the number of a cluster node (its own files, see the module docstring), None for the
+    single node. ``node_settings``: OpenSearch settings passed as ``-E`` flags, which override the
+    launcher's (e.g. ``discovery.type``, ``discovery.seed_hosts``).
+    """
     if JAVA_BIN is None:
         raise RuntimeError("no java found: set JAVA_HOME or put a Java 17+ `java` on PATH.")
     stack_dir = stack_dir.resolve()
     lib_dir = lib_dir.resolve()
     if not (lib_dir / LAUNCHER_JAR).is_file():
         raise RuntimeError(f"{lib_dir / LAUNCHER_JAR} is missing: run build() first.")
-    existing = running_pid(stack_dir)
+    existing = running_pid(stack_dir, node)
     if existing is not None:
-        raise RuntimeError(f"OpenSearch is already running (pid {existing}); stop it first.")
+        raise RuntimeError(f"{_node_label(node)} is already running (pid {existing}); stop it first.")
     for port in (http_port, transport_port):
         if _port_in_use(port):
             raise RuntimeError(f"port {port} on 127.0.0.1 is already in use; free it or pick another.")
 
-    base = _opensearch_dir(stack_dir)
+    base = _node_dir(stack_dir, node)
     home = base / "home"
-    data = data_dir(stack_dir)
+    data = data_dir(stack_dir, node)
     tmp = base / "tmp"
-    node_logs = stack_dir / "logs" / "opensearch"
+    node_logs = stack_dir / "logs" / _node_label(node)
     for directory in (home / "config", home / "plugins", home / "modules", data, tmp, node_logs):
         directory.mkdir(parents=True, exist_ok=True)
     (home / "config" / "log4j2.properties").write_text(LOG4J2_PROPERTIES)
@@ -331,8 +370,9 @@ def start(stack_dir: Path, http_port: int, transport_port: int, heap: str, lib_d
         str(http_port),
         "--transport-port",
         str(transport_port),
+        *(f"-E{key}={value}" for key, value in (node_settings or {}).items()),
     ]
-    out = log_file(stack_dir)
+    out = log_file(stack_dir, node)
     out.parent.mkdir(parents=True, exist_ok=True)
     with open(out, "wb") as log:
         log.write(("$ " + " ".join(cmd) + "\n").encode())
@@ -346,21 +386,27 @@ def start(stack_dir: Path, http_port: int, transport_port: int, heap: str, lib_d
             start_new_session=True,
         )
     _CHILDREN[child.pid] = child
-    pid_file = _pid_file(stack_dir)
+    pid_file = _pid_file(stack_dir, node)
     pid_file.parent.mkdir(parents=True, exist_ok=True)
     pid_file.write_text(f"{child.pid}\n")
     return child.pid
 
 
-def is_healthy(http_port: int) -> bool:
-    """True when ``/_cluster/health`` on 127.0.0.1 answers green or yellow."""
+def cluster_health(http_port: int) -> dict[str, object] | None:
+    """``/_cluster/health`` of the node on 127.0.0.1 (None: no answer, or no cluster formed yet)."""
     url = f"http://127.0.0.1:{http_port}/_cluster/health"
     try:
         with urllib.request.urlopen(url, timeout=2.0) as response:
             body = json.loads(response.read())
     except (urllib.error.URLError, OSError, ValueError):
-        return False
-    return isinstance(body, dict) and body.get("status") in ("green", "yellow")
+        return None
+    return body if isinstance(body, dict) else None
+
+
+def is_healthy(http_port: int) -> bool:
+    """True when ``/_cluster/health`` on 127.0.0.1 answers green or yellow."""
+    body = cluster_health(http_port)
+    return body is not None and body.get("status") in ("green", "yellow")
 
 
 def _log_tail(path: Path, lines: int = 30) -> str:
@@ -402,13 +448,21 @@ def _wait_gone(pid: int, timeout_s: float) -> bool:
     return True
 
 
-def stop(stack_dir: Path, timeout_s: float = 30) -> bool:
+def signal_stop(stack_dir: Path, node: int | None = None) -> None:
+    """SIGTERM the node without waiting (to stop several at once; :func:`stop` then waits)."""
+    pid = running_pid(stack_dir, node)
+    if pid is not None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+
+
+def stop(stack_dir: Path, timeout_s: float = 30, node: int | None = None) -> bool:
     """SIGTERM the node (SIGKILL after ``timeout_s``), remove the pid file.
 
     Returns whether a node was running.
     """
-    pid = running_pid(stack_dir)
-    pid_file = _pid_file(stack_dir)
+    pid = running_pid(stack_dir, node)
+    pid_file = _pid_file(stack_dir, node)
     if pid is None:
         pid_file.unlink(missing_ok=True)
         return False
