@@ -83,8 +83,9 @@ def wait_on_replica(settings: Settings, sql: str, params: object, bound: float) 
 def test_the_replica_is_a_standby_that_refuses_writes(pair: Settings) -> None:
     assert postgres_server.replica_is_healthy(pair)
     assert replica_scalar(pair, "SELECT count(*) FROM products") == PRODUCTS  # cloned by pg_basebackup
-    with psycopg.connect(postgres_server.replica_dsn(pair, DATABASE)) as conn, pytest.raises(
-        psycopg.errors.ReadOnlySqlTransaction
+    with (
+        psycopg.connect(postgres_server.replica_dsn(pair, DATABASE)) as conn,
+        pytest.raises(psycopg.errors.ReadOnlySqlTransaction),
     ):
         conn.execute("UPDATE products SET name = 'x'")
 
@@ -180,14 +181,19 @@ def test_the_dashboard_reads_the_replica_then_falls_back_to_the_primary(dashboar
     assert read_port() == settings.postgres_replica_port
     assert data.catalog_kpis(Filters())["products"] >= PRODUCTS
     at = overview()
-    assert any(f"Reading from the replica at 127.0.0.1:{settings.postgres_replica_port}: streaming, lag" in c.value
-               for c in at.caption), [c.value for c in at.caption]
+    assert any(
+        f"Reading from the replica at 127.0.0.1:{settings.postgres_replica_port}: streaming, lag" in c.value
+        for c in at.caption
+    ), [c.value for c in at.caption]
     assert not at.warning
 
     assert postgres_server.stop_replica(settings)
     at = overview()  # no traceback: the page reads the primary and says so
     warnings = [w.value for w in at.warning]
-    assert any(f"read replica at 127.0.0.1:{settings.postgres_replica_port} is not answering" in w
-               and f"reading from the primary at 127.0.0.1:{settings.postgres_port}" in w for w in warnings), warnings
+    assert any(
+        f"read replica at 127.0.0.1:{settings.postgres_replica_port} is not answering" in w
+        and f"reading from the primary at 127.0.0.1:{settings.postgres_port}" in w
+        for w in warnings
+    ), warnings
     assert int(next(m for m in at.metric if m.label == "Products").value.replace(",", "")) >= PRODUCTS
     assert (data.read_source().on_replica, read_port()) == (False, settings.postgres_port)
