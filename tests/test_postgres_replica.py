@@ -90,6 +90,17 @@ def test_the_replica_is_a_standby_that_refuses_writes(pair: Settings) -> None:
         conn.execute("UPDATE products SET name = 'x'")
 
 
+def test_stack_status_and_logs_cover_the_replica(pair: Settings) -> None:
+    from stack import manager
+
+    replica = next(s for s in manager.status(pair) if s.name == "postgres-replica")
+    assert (replica.address, replica.healthy) == (f"127.0.0.1:{pair.postgres_replica_port}", True)
+    assert replica.pid == postgres_server.replica_running_pid(pair) is not None
+    assert "database system is ready to accept read-only connections" in manager.logs(pair, "postgres-replica", 50)
+    without = pair.model_copy(update={"postgres_replica": False})
+    assert "postgres-replica" not in {s.name for s in manager.status(without)} | set(manager.log_paths(without))
+
+
 def test_a_write_on_the_primary_is_read_back_on_the_replica(pair: Settings) -> None:
     rows = CatalogRows(pair.postgres_dsn)
     try:
