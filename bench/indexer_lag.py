@@ -87,8 +87,8 @@ def steady_writes(rate: float, duration: float, write: object) -> None:
 
 
 def start_indexer(workers: int, visibility: str) -> subprocess.Popen[bytes]:
-    command = [sys.executable, "-m", "indexer.cli", "run", "--log-level", "WARNING", "--workers", str(workers),
-               "--visibility", visibility]
+    command = [sys.executable, "-m", "catalog.cli", "indexer", "run", "--log-level", "WARNING",
+               "--workers", str(workers), "--visibility", visibility]
     return subprocess.Popen(command, cwd=ROOT, env=os.environ.copy())
 
 

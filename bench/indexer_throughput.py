@@ -39,7 +39,7 @@ def start_indexer(settings: Any, workers: int, batch_size: int, timeout: float =
     import psycopg
 
     process = subprocess.Popen(
-        [sys.executable, "-m", "indexer.cli", "run", "--log-level", "WARNING", "--workers", str(workers),
+        [sys.executable, "-m", "catalog.cli", "indexer", "run", "--log-level", "WARNING", "--workers", str(workers),
          "--batch-size", str(batch_size)],
         cwd=ROOT, env=os.environ.copy())
     deadline = time.monotonic() + timeout

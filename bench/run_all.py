@@ -295,7 +295,7 @@ NEEDS_API = {"search", "products"}
 def process_role(cmdline: str) -> str | None:
     if "uvicorn" in cmdline and "api.app" in cmdline:
         return "API (uvicorn)"
-    if "indexer.cli" in cmdline:
+    if "indexer run" in cmdline:  # `python -m catalog.cli indexer run` (and `catalog indexer run`)
         return "indexer"
     if "streamlit" in cmdline and " run " in cmdline:
         return "dashboard (streamlit)"

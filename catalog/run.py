@@ -1,9 +1,11 @@
-"""`catalog run` / `make run`: stack up, migrate, demo data when empty, then API + indexer + dashboard.
+"""The processes of `catalog run` / `make run` (API workers, indexer, dashboard, workers) and their supervisor.
 
-The processes run in the foreground under `catalog.supervisor`: one that crashes is restarted with backoff
-while the others keep serving, Ctrl-C (or SIGTERM) stops them all in order. The API is one worker process per
-core (`CATALOG_API_WORKERS`) sharing one listening socket that this process binds, so a worker being restarted
-never refuses a connection. `catalog status` shows each process, its restarts and its last exit code.
+Getting ready before they start (stack up, migrate, demo data when empty, index) is the `run` command's
+(`catalog/cli/run.py`). The processes run in the foreground under `catalog.supervisor`: one that crashes is
+restarted with backoff while the others keep serving, Ctrl-C (or SIGTERM) stops them all in order. The API is
+one worker process per core (`CATALOG_API_WORKERS`) sharing one listening socket that this process binds, so a
+worker being restarted never refuses a connection. `catalog status` shows each process, its restarts and its
+last exit code.
 """
 
 from __future__ import annotations
@@ -75,37 +77,6 @@ def webhooks_program() -> Program:
 def dashboard_program(settings: Settings) -> Program:
     command = streamlit_command(settings.dashboard_port, settings.api_host)
     return Program("dashboard", command, f"http://{settings.api_host}:{settings.dashboard_port}")
-
-
-def prepare(settings: Settings, demo_products: int, say: Callable[[str], None]) -> None:
-    """Everything before the processes start, done once (not once per worker): services, schema, index, demo."""
-    from db.cli_seed import seed_with_progress
-    from db.migrate import upgrade
-    from indexer.cli import reindex
-    from indexer.client import make_client
-    from indexer.mapping import ensure_index, mapping_is_current
-    from stack import manager
-
-    manager.up(settings, say=say)
-    say("database: applying migrations ...")
-    upgrade(settings.database_url)
-    client = make_client(settings)
-    index = ensure_index(client, settings)
-    if demo_products > 0 and not seed_with_progress(demo_products, only_if_empty=True):
-        say("demo catalog: the database already has products; left as it is.")
-    if client.count(index=index)["count"] == 0 and _has_products(settings):
-        say(f"search index {index} is empty but the database is not: rebuilding it ...")
-        reindex()  # the command's own progress bar
-    elif not mapping_is_current(client, index):
-        say(f"search index {index} predates today's search fields: rebuilding it (no downtime) ...")
-        reindex()
-
-
-def _has_products(settings: Settings) -> bool:
-    import psycopg
-
-    with psycopg.connect(settings.postgres_dsn) as conn:
-        return conn.execute("SELECT EXISTS (SELECT 1 FROM products)").fetchone() == (True,)
 
 
 def supervise(settings: Settings, say: Callable[[str], None], *, only_api: bool = False) -> int:

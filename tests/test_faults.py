@@ -277,8 +277,8 @@ KILLS = 10
 
 def _indexer(log: Path, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
     with log.open("ab") as out:
-        return subprocess.Popen([sys.executable, "-m", "indexer.cli", "run", "--batch-size", "50"], cwd=PROJECT_ROOT,
-                                stdout=out, stderr=subprocess.STDOUT, env=env or os.environ.copy())
+        return subprocess.Popen([sys.executable, "-m", "catalog.cli", "indexer", "run", "--batch-size", "50"],
+                                cwd=PROJECT_ROOT, stdout=out, stderr=subprocess.STDOUT, env=env or os.environ.copy())
 
 
 def _pending(rows: CatalogRows) -> int:

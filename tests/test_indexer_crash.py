@@ -20,7 +20,7 @@ def start_indexer(log: Path) -> subprocess.Popen[bytes]:
     """`catalog indexer run` as its own process (environment: this session's database and alias)."""
     with log.open("ab") as out:
         return subprocess.Popen(
-            [sys.executable, "-m", "indexer.cli", "run", "--batch-size", "100"],
+            [sys.executable, "-m", "catalog.cli", "indexer", "run", "--batch-size", "100"],
             cwd=PROJECT_ROOT,
             stdout=out,
             stderr=subprocess.STDOUT,

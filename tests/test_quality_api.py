@@ -446,7 +446,7 @@ async def test_trend_returns_the_snapshots_of_a_category_over_time(client: Clien
 
 
 def test_cli_snapshot_and_recompute(catalog_rows: CatalogRows, engine: Engine) -> None:
-    """`catalog quality recompute|snapshot` (db/cli_seed.py) through the real command line app."""
+    """`catalog quality recompute|snapshot` (catalog/cli/quality.py) through the real command line app."""
     from catalog.cli import app
 
     category = catalog_rows.category(f"cli{uuid.uuid4().hex[:8]}")

@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import Engine
 from typer.testing import CliRunner
 
+from catalog.cli.quality import app as quality_app
 from db import quality
-from db.cli_seed import quality_app
 from db.models import Product
 from db.quality import CategoryNode, QualityResult, Rule, RuleSet
 from tests.conftest import CatalogRows

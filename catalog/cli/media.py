@@ -8,15 +8,14 @@ from datetime import timedelta
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+from catalog.cli.console import console, fail
 from catalog.settings import get_settings
 
 app = typer.Typer(
     help="Product media: the thumbnail worker and the object store's garbage collector.", no_args_is_help=True
 )
-console = Console()
 
 
 @app.command("worker")
@@ -73,8 +72,7 @@ def gc(
                 progress=lambda scanned: progress.update(task, completed=scanned),
             )
     except StorageUnavailable as exc:
-        console.print(f"[bold red]error:[/] the object store is unavailable: {exc}")
-        raise typer.Exit(1) from None
+        fail(f"the object store is unavailable: {exc}")
     for item in report.orphans[:show]:
         console.print(f"  orphan {item.key} ({item.size:,} bytes)", soft_wrap=True, highlight=False)  # keys whole
     if len(report.orphans) > show:

@@ -1,6 +1,6 @@
 """Indexer commands: `app` (run, status) for `catalog indexer`, plus `reindex` and `verify` for the top level.
 
-Runnable on its own as `python -m indexer.cli run|status`.
+The streaming indexer alone, without the console script: `python -m catalog.cli indexer run`.
 """
 
 from __future__ import annotations
@@ -9,22 +9,23 @@ import logging
 import signal
 import threading
 from types import FrameType
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import psycopg
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from catalog.settings import get_settings
+from catalog.cli.console import console, counting_bar
+from catalog.settings import Settings, get_settings
 from indexer import metrics
 from indexer.client import make_client
 from indexer.mapping import alias_target, ensure_index
 from indexer.options import IndexerOptions
 
+if TYPE_CHECKING:
+    from indexer.reindex import ReindexResult
+
 app = typer.Typer(help="Stream committed catalog changes into OpenSearch.", no_args_is_help=True)
-console = Console()
 
 
 def _stop_on_signals(stop: threading.Event) -> None:
@@ -99,23 +100,22 @@ def reindex(
     from indexer.reindex import reindex as run_reindex
 
     settings = get_settings()
-    columns = (TextColumn("reindex"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=console) as bar:
-        task = bar.add_task("load", total=None)
+    with counting_bar("reindex") as progress:
         result = run_reindex(
-            settings,
-            IndexerOptions.from_settings(settings),
-            keep_old=keep_old,
-            page_size=page_size,
-            progress=lambda done, total: bar.update(task, completed=done, total=total),
+            settings, IndexerOptions.from_settings(settings), keep_old=keep_old, page_size=page_size, progress=progress
         )
-    console.print(
+    console.print(describe_reindex(settings, result))
+    if result.failed:
+        raise typer.Exit(1)
+
+
+def describe_reindex(settings: Settings, result: ReindexResult) -> str:
+    """The line `catalog reindex` (and `catalog run`, when it rebuilds the index) ends with."""
+    return (
         f"{settings.index_alias} -> {result.new_index} (was {result.old_index}): "
         f"{result.documents} products, {result.replayed_changes} changes replayed, "
         f"{result.failed} failed, {result.seconds:.1f} s"
     )
-    if result.failed:
-        raise typer.Exit(1)
 
 
 def verify(
@@ -138,7 +138,3 @@ def verify(
     console.print(table)
     if report.drift > report.repaired:
         raise typer.Exit(1)
-
-
-if __name__ == "__main__":
-    app()

@@ -1,4 +1,4 @@
-"""`catalog webhooks worker` and `catalog import FILE`: the integration commands."""
+"""`catalog webhooks worker` and `catalog import FILE`: the integration commands (workers and runner of `api/`)."""
 
 from __future__ import annotations
 
