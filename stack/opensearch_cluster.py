@@ -84,6 +84,7 @@ def start(settings: Settings, say: Say = print, lib_dir: Path | None = None) -> 
     `lib_dir`: jars already built (a test reuses the dev stack's); by default they are built under the stack dir.
     """
     members = nodes(settings)
+    _refuse_other_layout(settings)
     missing = [node for node in members if running_pid(settings, node) is None]
     for node in missing:
         for port in (node.http_port, node.transport_port):
@@ -97,6 +98,9 @@ def start(settings: Settings, say: Say = print, lib_dir: Path | None = None) -> 
         if lib_dir is None:
             say("opensearch: assembling the node from Maven Central (cached after the first run) ...")
             lib_dir = opensearch_node.build(PROJECT_ROOT, settings.stack_dir, progress=say)
+        fresh = [node.name for node in missing if not any(data_dir(settings, node).glob("*"))]
+        if fresh and len(members) > 1:
+            say(f"opensearch: {', '.join(fresh)} start with no data: `catalog reindex` fills the index from PostgreSQL")
         names = ", ".join(node.name for node in missing)
         say(f"opensearch: starting {names} (heap {settings.opensearch_heap} each) ...")
         for node in missing:
@@ -120,6 +124,23 @@ def start(settings: Settings, say: Say = print, lib_dir: Path | None = None) -> 
     if len(members) > 1:
         wait_for_nodes(members[0].http_port, len(members), max(1.0, deadline - time.monotonic()))
         say(f"opensearch: {len(members)} nodes in cluster {CLUSTER_NAME}")
+
+
+def _refuse_other_layout(settings: Settings) -> None:
+    """The single node and a cluster share ports: switching CATALOG_OPENSEARCH_NODES needs the other one stopped."""
+    stack_dir = settings.stack_dir
+    if settings.opensearch_nodes == 1:
+        others: list[int | None] = list(opensearch_node.cluster_pid_files(stack_dir))
+    else:
+        others = [None, *(k for k in opensearch_node.cluster_pid_files(stack_dir) if k > settings.opensearch_nodes)]
+    running = [k for k in others if opensearch_node.running_pid(stack_dir, k) is not None]
+    if running:
+        names = ", ".join("the single node" if k is None else f"opensearch-{k}" for k in running)
+        raise StackError(
+            f"OpenSearch of another node count is running in {stack_dir} ({names}), not the "
+            f"{settings.opensearch_nodes} node(s) CATALOG_OPENSEARCH_NODES asks for: run `catalog stack down` "
+            "(it stops every node), then `catalog stack up` again."
+        )
 
 
 def wait_for_nodes(http_port: int, count: int, timeout_s: float) -> None:

@@ -43,6 +43,23 @@ def test_index_settings_follow_the_cluster(cluster: Settings) -> None:
     assert nodes == {"catalog-node-1", "catalog-node-2", "catalog-node-3"}
 
 
+def test_stack_status_and_logs_cover_every_node(cluster: Settings) -> None:
+    from stack import manager
+
+    managed = cluster.model_copy(update={"stack_managed": True})  # as `catalog stack status` sees its own nodes
+    nodes = [s for s in manager.status(managed) if s.name.startswith("opensearch")]
+    assert [(s.name, s.address, s.healthy) for s in nodes] == [
+        (f"opensearch-{k + 1}", f"http://127.0.0.1:{cluster.opensearch_port + k}", True) for k in range(3)
+    ]
+    assert all(s.pid is not None and s.data is not None and s.data.is_relative_to(cluster.stack_dir) for s in nodes)
+    assert "catalog-node-2" in manager.logs(cluster, "opensearch-2", 200)
+
+
+def test_node_ports_must_not_overlap() -> None:
+    with pytest.raises(ValueError, match="CATALOG_OPENSEARCH_TRANSPORT_PORT"):
+        Settings(opensearch_nodes=3, opensearch_port=9400, opensearch_transport_port=9401)
+
+
 async def test_kill_9_of_a_node_under_load_fails_no_search_and_loses_no_write(
     cluster: Settings, stack: Settings, tmp_path: Path
 ) -> None:
