@@ -55,6 +55,11 @@ def _as_service_user(command: list[str]) -> list[str]:
     return ["runuser", "-u", SERVICE_USER, "--", *command]
 
 
+def _run_as_service_user(command: list[str]) -> subprocess.CompletedProcess[str]:
+    """Run a PostgreSQL program (as the service user under root), its output captured; the caller checks it."""
+    return subprocess.run(_as_service_user(command), capture_output=True, text=True, check=False)
+
+
 def _make_private_dir(path: Path) -> None:
     """`path` (and missing parents) mode 0700, owned by whoever runs the server."""
     path.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -105,24 +110,19 @@ def _initdb(settings: Settings, say: Say) -> None:
     pwfile.write_text(settings.postgres_password + "\n")
     _chown_for_service(data.parent)
     say(f"postgres: initdb {data}")
-    result = subprocess.run(
-        _as_service_user(
-            [
-                str(_bin_dir() / "initdb"),
-                "-D",
-                str(data),
-                "-U",
-                settings.postgres_user,
-                f"--pwfile={pwfile}",
-                "--auth=scram-sha-256",
-                "-E",
-                "UTF8",
-                "--locale=C.UTF-8",
-            ]
-        ),
-        capture_output=True,
-        text=True,
-        check=False,
+    result = _run_as_service_user(
+        [
+            str(_bin_dir() / "initdb"),
+            "-D",
+            str(data),
+            "-U",
+            settings.postgres_user,
+            f"--pwfile={pwfile}",
+            "--auth=scram-sha-256",
+            "-E",
+            "UTF8",
+            "--locale=C.UTF-8",
+        ]
     )
     pwfile.unlink(missing_ok=True)
     if result.returncode != 0:
@@ -162,25 +162,20 @@ def _pg_ctl_start(data: Path, port: int, log: Path, socket_dir: Path, extra: str
     _chown_for_service(socket_dir)
     _chown_for_service(log)
     options = f"-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories={socket_dir} {extra}"
-    result = subprocess.run(
-        _as_service_user(
-            [
-                str(_bin_dir() / "pg_ctl"),
-                "-D",
-                str(data),
-                "-l",
-                str(log),
-                "-o",
-                options.strip(),
-                "-w",
-                "-t",
-                "60",
-                "start",
-            ]
-        ),
-        capture_output=True,
-        text=True,
-        check=False,
+    result = _run_as_service_user(
+        [
+            str(_bin_dir() / "pg_ctl"),
+            "-D",
+            str(data),
+            "-l",
+            str(log),
+            "-o",
+            options.strip(),
+            "-w",
+            "-t",
+            "60",
+            "start",
+        ]
     )
     if result.returncode != 0:
         raise StackError(f"PostgreSQL ({data.name}) failed to start:\n{result.stdout[-1000:]}\n{tail(log)}")
@@ -214,12 +209,7 @@ def _pg_ctl_stop(data: Path) -> bool:
     """Stop the server of `data` (fast: open sessions are cut off); False when it was not running."""
     if not read_pid(data / "postmaster.pid"):
         return False
-    subprocess.run(
-        _as_service_user([str(_bin_dir() / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"]),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    _run_as_service_user([str(_bin_dir() / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"])
     deadline = time.monotonic() + 30
     while read_pid(data / "postmaster.pid") and time.monotonic() < deadline:
         time.sleep(0.2)
@@ -289,24 +279,19 @@ def _basebackup(settings: Settings, say: Say) -> None:
         f"host=127.0.0.1 port={settings.postgres_port} user={settings.postgres_user} "
         f"password={settings.postgres_password} application_name=catalog_replica"
     )
-    result = subprocess.run(
-        _as_service_user(
-            [
-                str(_bin_dir() / "pg_basebackup"),
-                "-d",
-                primary,
-                "-D",
-                str(data),
-                "-R",
-                "-X",
-                "stream",
-                "-c",
-                "fast",
-            ]
-        ),
-        capture_output=True,
-        text=True,
-        check=False,
+    result = _run_as_service_user(
+        [
+            str(_bin_dir() / "pg_basebackup"),
+            "-d",
+            primary,
+            "-D",
+            str(data),
+            "-R",
+            "-X",
+            "stream",
+            "-c",
+            "fast",
+        ]
     )
     if result.returncode != 0:
         shutil.rmtree(data, ignore_errors=True)
