@@ -23,10 +23,6 @@ class ServiceStatus:
     """Where the service keeps its files (None: a server the user runs)."""
 
 
-def opensearch_healthy(settings: Settings) -> bool:
-    return all(opensearch_cluster.is_healthy(node) for node in opensearch_cluster.nodes(settings))
-
-
 def _opensearch_statuses(settings: Settings, managed: bool) -> list[ServiceStatus]:
     """One line per node: `opensearch` for the single node, `opensearch-1`..`-n` for a cluster."""
     return [
@@ -89,7 +85,8 @@ def down(settings: Settings, say: Say = print) -> None:
         return
     say("object store: " + ("stopped" if object_store.stop(settings) else "was not running"))
     stopped = opensearch_cluster.stop(settings)
-    say("opensearch: " + (f"stopped {', '.join(stopped)}" if stopped else "was not running"))
+    named = "" if stopped == ["opensearch"] else f" {', '.join(stopped)}"
+    say("opensearch: " + (f"stopped{named}" if stopped else "was not running"))
     say("redis: " + ("stopped" if redis_server.stop(settings) else "was not running"))
     if postgres_server.replica_running_pid(settings):
         say("postgres replica: " + ("stopped" if postgres_server.stop_replica(settings) else "was not running"))
