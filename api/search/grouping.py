@@ -5,12 +5,35 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 from litestar.datastructures import State
 
 from api.search import backend, query
 from indexer import mapping as f
+
+MAX_MATCHED_VARIANTS: Final = 100
+"""A grouped item lists (and takes its price range from) at most this many matching variants."""
+
+
+def variants_body(found: query.Body, group_ids: Sequence[int], sort: str) -> query.Body:
+    """The variants of these groups that the search `found` matched (its query and filters, in filter context:
+    no scores needed), best first under `sort`: what each grouped item lists and takes its price range from."""
+    matched: list[query.Body] = [found["query"], {"terms": {f.GROUP_ID: list(group_ids)}}]
+    if "post_filter" in found:
+        matched.append(found["post_filter"])
+    order = query.SORTS[sort][:1] if sort in ("price_asc", "price_desc") else [{f.IN_STOCK: "desc"}, {f.PRICE: "asc"}]
+    return {"size": MAX_MATCHED_VARIANTS * len(group_ids), "query": {"bool": {"filter": matched}},
+            "_source": [f.SKU, f.GROUP_ID, f.PRICE], "sort": [*order, {f.ID: "asc"}]}
+
+
+VARIANT_COUNTS: Final = "variant_counts"
+
+
+def variant_counts_body(group_ids: Sequence[int]) -> query.Body:
+    """How many variants of each of these groups a shopper can see (active ones)."""
+    return {"size": 0, "query": {"bool": {"filter": [query.active_only(), {"terms": {f.GROUP_ID: list(group_ids)}}]}},
+            "aggs": {VARIANT_COUNTS: {"terms": {"field": f.GROUP_ID, "size": len(group_ids)}}}}
 
 
 @dataclass
@@ -37,7 +60,7 @@ async def models_for(state: State, body: dict[str, Any], hits: Sequence[dict[str
         if (group_id := src.get(f.GROUP_ID)) is not None and group_id not in models:
             models[int(group_id)] = Model(int(group_id), src.get(f.GROUP_CODE) or "", src.get(f.GROUP_NAME) or "")
     ids = list(models)
-    bodies = [query.variants_body(body, ids, sort), query.variant_counts_body(ids)] if ids else []
+    bodies = [variants_body(body, ids, sort), variant_counts_body(ids)] if ids else []
     if facet_counts is not None:
         bodies.append(facet_counts)
     if not bodies:
@@ -48,11 +71,11 @@ async def models_for(state: State, body: dict[str, Any], hits: Sequence[dict[str
     if not ids:
         return {}, variants
     matched, counted = found[0], found[1]
-    for bucket in counted.get("aggregations", {}).get(query.VARIANT_COUNTS, {}).get("buckets", []):
+    for bucket in counted.get("aggregations", {}).get(VARIANT_COUNTS, {}).get("buckets", []):
         models[int(bucket["key"])].variant_count = int(bucket["doc_count"])
     for hit in matched.get("hits", {}).get("hits", []):
         model = models.get(int(hit["_source"][f.GROUP_ID]))
-        if model is not None and len(model.skus) < query.MAX_MATCHED_VARIANTS:
+        if model is not None and len(model.skus) < MAX_MATCHED_VARIANTS:
             model.skus.append(hit["_source"][f.SKU])
             model.prices.append(float(hit["_source"][f.PRICE]))
     return models, variants

@@ -13,12 +13,23 @@ from api.search.schemas import SearchParams
 from indexer import mapping as f
 
 
+def pins_body(params: SearchParams, steering: query.Steering) -> query.Body:
+    """The pinned products a shopper may be shown now: active, in stock, under every filter of the search."""
+    skus = list(dict.fromkeys(sku for sku, _, _ in steering.pins))
+    required = [query.active_only(), query.in_stock_filter(True), *query.confined_clauses(params), *steering.scope,
+                *query.filter_clauses(params).values(), {"terms": {f.SKU: skus}}]
+    found: query.Body = {"bool": {"filter": required}}
+    if steering.hidden:
+        found["bool"]["must_not"] = [{"terms": {f.SKU: list(steering.hidden)}}]
+    return {"size": len(skus), "query": found, "_source": [*query.SOURCE_FIELDS, f.GROUP_KEY]}
+
+
 async def place_pins(client: AsyncOpenSearch, alias: str, params: SearchParams, steer: query.Steering
                       ) -> tuple[list[tuple[int, dict[str, Any], int]], query.Steering]:
     """The sellable pinned products at their (0-based) places on this page with the rule that pinned each, and
     the steering that keeps them out of the ranked hits and leaves the page's other places to those (one light
     request before the search)."""
-    raw = await backend.search(client, alias, query.pins_body(params, steer), "hits.hits._source")
+    raw = await backend.search(client, alias, pins_body(params, steer), "hits.hits._source")
     by_sku = {hit["_source"][f.SKU].lower(): hit for hit in raw.get("hits", {}).get("hits", [])}
     taken: dict[int, tuple[dict[str, Any], int]] = {}
     keys: list[str] = []

@@ -9,9 +9,6 @@ and one more pass (typos, spelling, widening, relaxation; see `Matching` and `ap
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -57,8 +54,6 @@ SOURCE_FIELDS: Final = [f.ID, f.SKU, f.NAME, f.BRAND, f.PRICE, f.CURRENCY, f.CAT
                         f.AVAILABLE, f.IMAGES, f.GROUP_ID, f.GROUP_CODE, f.GROUP_NAME]
 GROUPS_TOTAL: Final = "groups_total"
 """The aggregation a grouped search counts its models with (hits.total counts products)."""
-MAX_MATCHED_VARIANTS: Final = 100
-"""A grouped item lists (and takes its price range from) at most this many matching variants."""
 SEARCH_FILTER_PATH: Final = ",".join((
     "took", "hits.total.value", "hits.hits._id", "hits.hits._score", "hits.hits._source",
     "hits.hits.highlight", "hits.hits.sort", "aggregations", "suggest.did_you_mean.options.text",
@@ -100,10 +95,6 @@ class Steering:
 
 
 NO_STEERING: Final = Steering()
-
-
-class BadCursor(ValueError):
-    """The cursor is not one this API issued for this sort."""
 
 
 @dataclass(frozen=True)
@@ -460,112 +451,3 @@ def search_body(params: SearchParams, facet_keys: Sequence[str], expansions: Exp
         if with_suggest:
             body["suggest"] = did_you_mean(params.q)
     return body
-
-
-def pins_body(params: SearchParams, steering: Steering) -> Body:
-    """The pinned products a shopper may be shown now: active, in stock, under every filter of the search."""
-    skus = list(dict.fromkeys(sku for sku, _, _ in steering.pins))
-    required = [active_only(), in_stock_filter(True), *confined_clauses(params), *steering.scope,
-                *filter_clauses(params).values(), {"terms": {f.SKU: skus}}]
-    found: Body = {"bool": {"filter": required}}
-    if steering.hidden:
-        found["bool"]["must_not"] = [{"terms": {f.SKU: list(steering.hidden)}}]
-    return {"size": len(skus), "query": found, "_source": [*SOURCE_FIELDS, f.GROUP_KEY]}
-
-
-def variants_body(found: Body, group_ids: Sequence[int], sort: str) -> Body:
-    """The variants of these groups that the search `found` matched (its query and filters, in filter context:
-    no scores needed), best first under `sort`: what each grouped item lists and takes its price range from."""
-    matched: list[Body] = [found["query"], {"terms": {f.GROUP_ID: list(group_ids)}}]
-    if "post_filter" in found:
-        matched.append(found["post_filter"])
-    order = SORTS[sort][:1] if sort in ("price_asc", "price_desc") else [{f.IN_STOCK: "desc"}, {f.PRICE: "asc"}]
-    return {"size": MAX_MATCHED_VARIANTS * len(group_ids), "query": {"bool": {"filter": matched}},
-            "_source": [f.SKU, f.GROUP_ID, f.PRICE], "sort": [*order, {f.ID: "asc"}]}
-
-
-VARIANT_COUNTS: Final = "variant_counts"
-
-
-def variant_counts_body(group_ids: Sequence[int]) -> Body:
-    """How many variants of each of these groups a shopper can see (active ones)."""
-    return {"size": 0, "query": {"bool": {"filter": [active_only(), {"terms": {f.GROUP_ID: list(group_ids)}}]}},
-            "aggs": {VARIANT_COUNTS: {"terms": {"field": f.GROUP_ID, "size": len(group_ids)}}}}
-
-
-# --- deep paging ----------------------------------------------------------------------------------------
-
-Cursor = tuple[Any, ...] | int
-"""Where the next page starts: search_after values, or (a grouped search) an offset."""
-
-
-def encode_cursor(sort: str, values: Sequence[Any] | int) -> str:
-    raw = json.dumps([sort, values if isinstance(values, int) else list(values)], separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str, sort: str) -> Cursor:
-    """The search_after values (or offset) of a cursor; BadCursor unless this API issued it for this sort."""
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        decoded = json.loads(raw)
-    except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
-        raise BadCursor("not a cursor this API issued") from exc
-    expected = len(SORTS.get(sort, []))
-    offset = (isinstance(decoded, list) and len(decoded) == 2 and isinstance(decoded[1], int)
-              and not isinstance(decoded[1], bool) and decoded[1] > 0)
-    valid = offset or (isinstance(decoded, list) and len(decoded) == 2 and isinstance(decoded[1], list)
-                       and len(decoded[1]) == expected
-                       and all(isinstance(v, str | int | float | bool) or v is None for v in decoded[1]))
-    if not valid:
-        raise BadCursor("not a cursor this API issued")
-    if decoded[0] != sort:
-        raise BadCursor(f"this cursor belongs to sort={decoded[0]!r}; keep the sort while paging")
-    return int(decoded[1]) if offset else tuple(decoded[1])
-
-
-# --- suggestions -----------------------------------------------------------------------------------------
-
-def suggest_body(q: str, size: int = 6, scope: Sequence[Body] = ()) -> Body:
-    """Products by as-you-type prefix (fuzzy from 3 characters), brands and category levels from the same hits;
-    `scope`: filters the suggestions must stay inside (a scoped search key's)."""
-    text = normalize_query(q)
-    fuzzy = len(text.replace(" ", "")) >= 3
-    prefix: Body = {"multi_match": {"query": text, "type": "bool_prefix", "fields": list(AUTOCOMPLETE_FIELDS),
-                                    "operator": "and"}}
-    should: list[Body] = [prefix]
-    if fuzzy:
-        should.append({"match": {f.AUTOCOMPLETE: {"query": text, "operator": "and", "fuzziness": FUZZINESS,
-                                                  "prefix_length": PREFIX_LENGTH, "boost": 0.5}}})
-        should.append({"multi_match": {"query": text, "type": "bool_prefix", "fields": list(AUTOCOMPLETE_FIELDS),
-                                       "operator": "and", "fuzziness": FUZZINESS,
-                                       "prefix_length": PREFIX_LENGTH, "boost": 0.3}})
-    last = text.split(" ")[-1] if text else ""
-    if fuzzy and len(last) >= 3:
-        # A typo in the word being typed ("samsung galx"): the earlier words fuzzy, the last one a fuzzy prefix
-        # (the field's `_index_prefix` holds every word's leading characters).
-        head = text[: -len(last)].strip()
-        typed: list[Body] = [{"fuzzy": {f"{f.AUTOCOMPLETE}._index_prefix": {
-            "value": last, "fuzziness": FUZZINESS, "prefix_length": PREFIX_LENGTH}}}]
-        if head:
-            typed.insert(0, {"match": {f.AUTOCOMPLETE: {"query": head, "operator": "and", "fuzziness": FUZZINESS,
-                                                        "prefix_length": PREFIX_LENGTH}}})
-        should.append({"bool": {"must": typed, "boost": 0.2}})
-    category_regex = f"(.*/)?{facets.lucene_regex_escape(last)}[^/]*"
-    return {
-        "size": size,
-        "query": {"bool": {"filter": [active_only(), *scope], "should": should, "minimum_should_match": 1}},
-        "sort": [{f.IN_STOCK: "desc"}, {"_score": "desc"}, {f.ID: "asc"}],
-        "_source": [f.ID, f.SKU, f.NAME, f.BRAND],
-        "aggs": {
-            "brands": {"filter": {"bool": {"filter": [active_only()], "must": [{"multi_match": {
-                "query": text, "type": "bool_prefix", "fields": [f.BRAND], "operator": "and",
-                **({"fuzziness": FUZZINESS, "prefix_length": PREFIX_LENGTH} if fuzzy else {})}}]}},
-                "aggs": {"values": {"terms": {"field": f.BRAND_KEYWORD, "size": 5}}}},
-            "categories": {"filter": active_only(), "aggs": {"values": {"terms": {
-                "field": f.CATEGORY_PATH, "size": 5, "include": category_regex}}}},
-        },
-    }
-
-
-SUGGEST_FILTER_PATH: Final = "took,hits.hits._source,aggregations"

@@ -20,7 +20,7 @@ from opensearchpy import AsyncOpenSearch
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from api.search import backend, facets, grouping, pins, query, rules
+from api.search import backend, cursors, facets, grouping, pins, query, rules
 from api.search.analytics import AnalyticsRecorder, SearchRecord
 from api.search.cache import ResponseCache
 from api.search.freshness import wait_until_searchable
@@ -199,8 +199,8 @@ def _next_cursor(params: SearchParams, hits: list[dict[str, Any]], ranked: list[
         return None
     if grouped:
         after = params.offset + len(hits)
-        return query.encode_cursor(params.sort, after) if after + params.per_page <= MAX_RESULT_WINDOW else None
-    return query.encode_cursor(params.sort, ranked[-1]["sort"]) if ranked else None
+        return cursors.encode_cursor(params.sort, after) if after + params.per_page <= MAX_RESULT_WINDOW else None
+    return cursors.encode_cursor(params.sort, ranked[-1]["sort"]) if ranked else None
 
 
 @dataclass

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from typing import Final
 
 import msgspec
 from litestar.datastructures import State
 
-from api.search import backend, query, service
+from api.search import backend, facets, query, service
 from api.search.schemas import (
     MAX_QUERY_LENGTH,
     CategorySuggestion,
@@ -24,13 +25,58 @@ _suggest_decoder = msgspec.json.Decoder(SuggestResponse)
 _encoder = msgspec.json.Encoder()
 
 
+def suggest_body(q: str, size: int = 6, scope: Sequence[query.Body] = ()) -> query.Body:
+    """Products by as-you-type prefix (fuzzy from 3 characters), brands and category levels from the same hits;
+    `scope`: filters the suggestions must stay inside (a scoped search key's)."""
+    text = query.normalize_query(q)
+    fuzzy = len(text.replace(" ", "")) >= 3
+    fields = list(query.AUTOCOMPLETE_FIELDS)
+    prefix: query.Body = {"multi_match": {"query": text, "type": "bool_prefix", "fields": fields, "operator": "and"}}
+    should: list[query.Body] = [prefix]
+    if fuzzy:
+        should.append({"match": {f.AUTOCOMPLETE: {"query": text, "operator": "and", "fuzziness": query.FUZZINESS,
+                                                  "prefix_length": query.PREFIX_LENGTH, "boost": 0.5}}})
+        should.append({"multi_match": {"query": text, "type": "bool_prefix", "fields": list(query.AUTOCOMPLETE_FIELDS),
+                                       "operator": "and", "fuzziness": query.FUZZINESS,
+                                       "prefix_length": query.PREFIX_LENGTH, "boost": 0.3}})
+    last = text.split(" ")[-1] if text else ""
+    if fuzzy and len(last) >= 3:
+        # A typo in the word being typed ("samsung galx"): the earlier words fuzzy, the last one a fuzzy prefix
+        # (the field's `_index_prefix` holds every word's leading characters).
+        head = text[: -len(last)].strip()
+        typed: list[query.Body] = [{"fuzzy": {f"{f.AUTOCOMPLETE}._index_prefix": {
+            "value": last, "fuzziness": query.FUZZINESS, "prefix_length": query.PREFIX_LENGTH}}}]
+        if head:
+            typed.insert(0, {"match": {f.AUTOCOMPLETE: {"query": head, "operator": "and", "fuzziness": query.FUZZINESS,
+                                                        "prefix_length": query.PREFIX_LENGTH}}})
+        should.append({"bool": {"must": typed, "boost": 0.2}})
+    category_regex = f"(.*/)?{facets.lucene_regex_escape(last)}[^/]*"
+    return {
+        "size": size,
+        "query": {"bool": {"filter": [query.active_only(), *scope], "should": should, "minimum_should_match": 1}},
+        "sort": [{f.IN_STOCK: "desc"}, {"_score": "desc"}, {f.ID: "asc"}],
+        "_source": [f.ID, f.SKU, f.NAME, f.BRAND],
+        "aggs": {
+            "brands": {"filter": {"bool": {"filter": [query.active_only()], "must": [{"multi_match": {
+                "query": text, "type": "bool_prefix", "fields": [f.BRAND], "operator": "and",
+                **({"fuzziness": query.FUZZINESS, "prefix_length": query.PREFIX_LENGTH} if fuzzy else {})}}]}},
+                "aggs": {"values": {"terms": {"field": f.BRAND_KEYWORD, "size": 5}}}},
+            "categories": {"filter": query.active_only(), "aggs": {"values": {"terms": {
+                "field": f.CATEGORY_PATH, "size": 5, "include": category_regex}}}},
+        },
+    }
+
+
+SUGGEST_FILTER_PATH: Final = "took,hits.hits._source,aggregations"
+
+
 async def _suggest_uncached(state: State, rt: service.SearchRuntime, q: str, generation: str | None,
                             confined: Sequence[tuple[str, tuple[str, ...]]]) -> SuggestResponse:
     client, alias = state.opensearch, state.settings.index_alias
-    body = query.suggest_body(q, scope=query.confined_clauses(SearchParams(confined=tuple(confined))))
+    body = suggest_body(q, scope=query.confined_clauses(SearchParams(confined=tuple(confined))))
     if await rt.has_variants(client, alias, generation):  # one suggestion per model, not one per color
         body["collapse"] = {"field": f.GROUP_KEY}
-    raw = await backend.search(client, alias, body, query.SUGGEST_FILTER_PATH)
+    raw = await backend.search(client, alias, body, SUGGEST_FILTER_PATH)
     hits = raw.get("hits", {}).get("hits", [])
     aggs = raw.get("aggregations", {})
     brand_buckets = aggs.get("brands", {}).get("values", {}).get("buckets", [])

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from typing import Final
 
 from api.errors import InvalidInput
-from api.search import query
+from api.search import cursors
 from api.search.schemas import MAX_PER_PAGE, MAX_QUERY_LENGTH, SORTS, SearchParams
 
 MAX_RESULT_WINDOW: Final = 10_000  # the index's `index.max_result_window` (OpenSearch default)
@@ -78,8 +78,8 @@ def build_params(*, q: str | None, category: str | None, brand: Sequence[str] | 
     search_after, cursor_offset = None, None
     if cursor:
         try:
-            found = query.decode_cursor(cursor, sort)
-        except query.BadCursor as exc:
+            found = cursors.decode_cursor(cursor, sort)
+        except cursors.BadCursor as exc:
             raise invalid("cursor", str(exc)) from exc
         if isinstance(found, int):
             if found + per_page > MAX_RESULT_WINDOW:
