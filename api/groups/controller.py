@@ -14,15 +14,8 @@ from api.auth.security import Principal
 from api.groups import service
 from api.groups.schemas import GroupCreate, GroupRead, GroupUpdate
 from api.openapi import error_responses
-from api.products.controller import CHANGE_HEADER, MAX_LIMIT
+from api.products.controller import MAX_LIMIT, versioned_response
 from db.session import transaction
-
-
-def _group_response(group: GroupRead, status: int, change: int | None) -> Response[GroupRead]:
-    headers = {"ETag": f'"{group.version}"'}
-    if change is not None:
-        headers[CHANGE_HEADER] = str(change)
-    return Response(group, status_code=status, headers=headers)
 
 
 class ProductGroupController(Controller):
@@ -54,13 +47,13 @@ class ProductGroupController(Controller):
             group = await service.create_group(session, data)
             assert group.id is not None
             read = await service.get_group(session, group.id)
-        return _group_response(read, HTTP_201_CREATED, None)
+        return versioned_response(read, HTTP_201_CREATED, None)
 
     @get("/{group_id:int}", summary="Get a product group with its variants", responses=error_responses(401, 403, 404))
     async def get_group(self, group_id: int, sessions: async_sessionmaker[AsyncSession]) -> Response[GroupRead]:
         async with sessions() as session:
             read = await service.get_group(session, group_id)
-        return _group_response(read, HTTP_200_OK, None)
+        return versioned_response(read, HTTP_200_OK, None)
 
     @patch("/{group_id:int}", summary="Update a product group (its variants follow what they inherit)",
            guards=[requires(CATALOG_WRITERS)], responses=error_responses(400, 401, 403, 404, 409))
@@ -72,7 +65,7 @@ class ProductGroupController(Controller):
             await service.update_group(session, group_id, data)
             change = await service.latest_change(session, group_id)
             read = await service.get_group(session, group_id)
-        return _group_response(read, HTTP_200_OK, change)
+        return versioned_response(read, HTTP_200_OK, change)
 
     @delete("/{group_id:int}", summary="Delete a product group (its variants stay, as products of their own)",
             guards=[requires(CATALOG_WRITERS)], responses=error_responses(204, 401, 403, 404),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from litestar import Controller, HttpMethod, Request, Response, delete, get, post, route
 from litestar.params import Parameter
@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.auth.guards import CATALOG_READERS, CATALOG_WRITERS, requires
 from api.auth.security import Principal
+from api.groups.schemas import GroupRead
 from api.openapi import error_responses
 from api.products import bulk, service
 from api.products.schemas import BulkResult, ProductCreate, ProductRead, ProductUpdate
@@ -20,14 +21,17 @@ from db.models import ProductStatus
 from db.session import transaction
 
 CHANGE_HEADER = "X-Catalog-Change"
+Versioned = TypeVar("Versioned", ProductRead, GroupRead)
 MAX_LIMIT = 1000
 
 
-def _product_response(product: ProductRead, status: int, change: int | None) -> Response[ProductRead]:
-    headers = {"ETag": service.version_etag(product.version)}
+def versioned_response(body: Versioned, status: int, change: int | None) -> Response[Versioned]:
+    """`body` with its version as the ETag and, after a write, the outbox position of the change
+    (`X-Catalog-Change`, for read-your-writes searches)."""
+    headers = {"ETag": service.version_etag(body.version)}
     if change is not None:
         headers[CHANGE_HEADER] = str(change)
-    return Response(product, status_code=status, headers=headers)
+    return Response(body, status_code=status, headers=headers)
 
 
 class ProductController(Controller):
@@ -70,13 +74,13 @@ class ProductController(Controller):
             assert product.id is not None
             change = await service.latest_change(session, product.id)
             read = await service.get_product(session, product.id)
-        return _product_response(read, HTTP_201_CREATED, change)
+        return versioned_response(read, HTTP_201_CREATED, change)
 
     @get("/{product_id:int}", summary="Get a product", responses=error_responses(401, 403, 404))
     async def get_product(self, product_id: int, sessions: async_sessionmaker[AsyncSession]) -> Response[ProductRead]:
         async with sessions() as session:
             read = await service.get_product(session, product_id)
-        return _product_response(read, HTTP_200_OK, None)
+        return versioned_response(read, HTTP_200_OK, None)
 
     @get(
         "/by-sku/{sku:str}", summary="Get a product by SKU (case-insensitive)", responses=error_responses(401, 403, 404)
@@ -84,7 +88,7 @@ class ProductController(Controller):
     async def get_by_sku(self, sku: str, sessions: async_sessionmaker[AsyncSession]) -> Response[ProductRead]:
         async with sessions() as session:
             read = await service.get_product_by_sku(session, sku)
-        return _product_response(read, HTTP_200_OK, None)
+        return versioned_response(read, HTTP_200_OK, None)
 
     @route(
         "/{product_id:int}",
@@ -107,7 +111,7 @@ class ProductController(Controller):
             await service.update_product(session, product_id, data, expected)
             change = await service.latest_change(session, product_id)
             read = await service.get_product(session, product_id)
-        return _product_response(read, HTTP_200_OK, change)
+        return versioned_response(read, HTTP_200_OK, change)
 
     @delete(
         "/{product_id:int}",

@@ -116,7 +116,7 @@ class SynonymController(Controller):
         ["notebook"]}`: one-way, a search for laptop also finds notebooks."""
         async with transaction(sessions, principal.user_id) as session:
             created = await synonyms.create_synonym(session, data, principal.user_id)
-        await _synonyms_changed(request)
+        await service.settings_changed(request.app.state)
         return created
 
     @delete("/{synonym_id:int}", summary="Remove synonyms", status_code=HTTP_204_NO_CONTENT,
@@ -125,11 +125,5 @@ class SynonymController(Controller):
                              sessions: async_sessionmaker[AsyncSession], principal: Principal) -> None:
         async with transaction(sessions, principal.user_id) as session:
             await synonyms.delete_synonym(session, synonym_id)
-        await _synonyms_changed(request)
+        await service.settings_changed(request.app.state)
 
-
-async def _synonyms_changed(request: Request[Any, Any, Any]) -> None:
-    """Every process reloads on the next search (generation bump); this one right away."""
-    rt = service.runtime(request.app.state)
-    rt.synonyms.invalidate()
-    await rt.cache.bump_synonyms()

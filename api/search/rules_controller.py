@@ -16,14 +16,6 @@ from api.search.rules import RuleCreate, RuleRead, RuleUpdate
 from db.session import transaction
 
 
-async def _rules_changed(request: Request[Any, Any, Any]) -> None:
-    """Every process reloads its rules on its next search (generation bump, which also retires every cached
-    answer); this one at once."""
-    rt = service.runtime(request.app.state)
-    rt.rules.invalidate()
-    await rt.cache.bump_synonyms()
-
-
 class SearchRuleController(Controller):
     path = "/search/rules"
     tags = ["search"]
@@ -44,7 +36,7 @@ class SearchRuleController(Controller):
         state = request.app.state
         async with transaction(sessions, principal.user_id) as session:
             created = await rules.create_rule(session, state.opensearch, data, principal.user_id)
-        await _rules_changed(request)
+        await service.settings_changed(request.app.state)
         return created
 
     @get("/{rule_id:int}", summary="Get a rule", responses=error_responses(401, 403, 404))
@@ -59,7 +51,7 @@ class SearchRuleController(Controller):
         state = request.app.state
         async with transaction(sessions, principal.user_id) as session:
             updated = await rules.update_rule(session, state.opensearch, rule_id, data)
-        await _rules_changed(request)
+        await service.settings_changed(request.app.state)
         return updated
 
     @delete("/{rule_id:int}", summary="Delete a rule", status_code=HTTP_204_NO_CONTENT,
@@ -68,4 +60,4 @@ class SearchRuleController(Controller):
                           sessions: async_sessionmaker[AsyncSession], principal: Principal) -> None:
         async with transaction(sessions, principal.user_id) as session:
             await rules.delete_rule(session, rule_id)
-        await _rules_changed(request)
+        await service.settings_changed(request.app.state)

@@ -155,6 +155,15 @@ class SearchRuntime:
         return self.common_keys
 
 
+async def settings_changed(state: State) -> None:
+    """Synonyms or merchandising rules changed: every process reloads both on its next search (the settings
+    generation moves, which also retires every cached answer); this one at once."""
+    rt = runtime(state)
+    rt.synonyms.invalidate()
+    rt.rules.invalidate()
+    await rt.cache.bump_synonyms()
+
+
 def runtime(state: State) -> SearchRuntime:
     """The process's SearchRuntime, created on first use (the app lifespan owns the clients it wraps)."""
     found = getattr(state, "search_runtime", None)
