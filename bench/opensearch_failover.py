@@ -61,6 +61,8 @@ class Options:
     write_pause_s: float = 0.05
     """Each writer's pause between products (writes are the background, searches the load)."""
     seed_products: int = 100
+    warmup_s: float = 5.0
+    """Load before the measured phases (fresh JVMs compile their hot code under it)."""
     before_s: float = 5.0
     """Load before the kill."""
     down_s: float = 10.0
@@ -257,7 +259,7 @@ class Load:
         self.api_url = api_url
         self.token = token
         self.report = report
-        self.phase = Phase("before")
+        self.phase = Phase("warmup")
         report.phases[self.phase.name] = self.phase
         self.stop = asyncio.Event()
 
@@ -330,7 +332,10 @@ async def drill(settings: Settings, options: Options, say: Say, workdir: Path, l
                 await load.write_one(http, rng)
             tasks = [asyncio.create_task(load.searcher(http, n)) for n in range(options.searchers)]
             tasks += [asyncio.create_task(load.writer(http, 1000 + n)) for n in range(options.writers)]
-            say(f"load: {options.searchers} searchers, {options.writers} writers, {options.before_s:.0f}s to the kill")
+            say(f"load: {options.searchers} searchers, {options.writers} writers; {options.warmup_s:.0f}s warm-up, "
+                f"{options.before_s:.0f}s to the kill")
+            await asyncio.sleep(options.warmup_s)
+            load.enter("before")
             await asyncio.sleep(options.before_s)
             victim = _primary_node(settings)
             pid = opensearch_cluster.running_pid(settings, victim)
@@ -383,6 +388,7 @@ def main() -> None:
     parser.add_argument("--write-pause", type=float, default=defaults.write_pause_s,
                         help="seconds each writer waits between products")
     parser.add_argument("--seed", type=int, default=defaults.seed_products, help="products written before the load")
+    parser.add_argument("--warmup", type=float, default=defaults.warmup_s, help="seconds of unmeasured load first")
     parser.add_argument("--before", type=float, default=defaults.before_s, help="seconds of load before the kill")
     parser.add_argument("--down", type=float, default=defaults.down_s, help="seconds the node stays dead")
     parser.add_argument("--after", type=float, default=defaults.after_s, help="seconds of load after green")
@@ -392,8 +398,8 @@ def main() -> None:
     if args.nodes < 2:
         parser.error("--nodes must be at least 2: a single node has no copy to fail over to")
     options = Options(nodes=args.nodes, heap=args.heap, searchers=args.searchers, writers=args.writers,
-                      write_pause_s=args.write_pause, seed_products=args.seed, before_s=args.before,
-                      down_s=args.down, after_s=args.after, http_port=args.port)
+                      write_pause_s=args.write_pause, seed_products=args.seed, warmup_s=args.warmup,
+                      before_s=args.before, down_s=args.down, after_s=args.after, http_port=args.port)
 
     def say(message: str) -> None:
         print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)

@@ -19,7 +19,8 @@ from indexer.mapping import ensure_index
 
 pytestmark = pytest.mark.slow
 
-OPTIONS = Options(nodes=3, heap="320m", searchers=16, writers=1, seed_products=60, before_s=4, down_s=6, after_s=2)
+OPTIONS = Options(nodes=3, heap="320m", searchers=16, writers=1, seed_products=60, warmup_s=1, before_s=3, down_s=6,
+                  after_s=2)
 
 
 @pytest.fixture(scope="module")
