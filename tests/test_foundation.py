@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import pwd
+import re
 import uuid
 from pathlib import Path
 
@@ -111,6 +112,97 @@ def test_docker_compose_matches_the_settings() -> None:
     for name in ("api", "indexer", "dashboard"):
         assert services[name]["build"] == "."
     assert (PROJECT_ROOT / "Dockerfile").exists()
+    default = {name for name, svc in services.items() if "profiles" not in svc}
+    for name in default:  # the default stack only waits for default services
+        assert set(_depends_on(services[name])) <= default, name
+    for name in default & {"migrate", "api", "media-worker", "webhooks", "indexer", "dashboard"}:
+        assert services[name]["environment"] == env, name
+
+
+def _depends_on(service: dict[str, object]) -> list[str]:
+    depends = service.get("depends_on", {})
+    return list(depends) if isinstance(depends, dict | list) else []
+
+
+def test_docker_compose_cluster_profile_matches_the_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """`--profile cluster`: 3 OpenSearch nodes, a primary + streaming replica, 2 APIs and 2 indexers."""
+    services = yaml.safe_load((PROJECT_ROOT / "docker-compose.yml").read_text())["services"]
+    cluster = {name: svc for name, svc in services.items() if "cluster" in svc.get("profiles", [])}
+    nodes = {"opensearch-1", "opensearch-2", "opensearch-3"}
+    assert set(cluster) == nodes | {
+        "postgres-primary",
+        "postgres-replica",
+        "migrate-cluster",
+        "api-1",
+        "api-2",
+        "indexer-1",
+        "indexer-2",
+    }
+    known = {f"CATALOG_{name.upper()}" for name in Settings.model_fields}
+    default_env = services["api"]["environment"]
+    catalog = {name: svc for name, svc in cluster.items() if svc.get("build") == "."}
+    assert set(catalog) == {"migrate-cluster", "api-1", "api-2", "indexer-1", "indexer-2"}
+    env = catalog["api-1"]["environment"]
+    for name, svc in catalog.items():
+        assert svc["environment"] == env, name  # one anchor for all of them
+    assert set(env) <= known, set(env) - known
+    # The same settings as the default services, except where the replicated servers are.
+    changed = {key for key in env if default_env.get(key) != env[key]}
+    assert changed == {
+        "CATALOG_POSTGRES_HOST",
+        "CATALOG_POSTGRES_READ_HOST",
+        "CATALOG_POSTGRES_READ_PORT",
+        "CATALOG_REDIS_DB",
+        "CATALOG_OPENSEARCH_HOST",
+        "CATALOG_INDEX_SHARDS",
+        "CATALOG_INDEX_REPLICAS",
+        "CATALOG_S3_BUCKET",
+        "CATALOG_MEDIA_BASE_URL",
+    }
+    assert set(default_env) <= set(env)
+    # Commands are the default services' own.
+    for prefix, default in (("api-", "api"), ("indexer-", "indexer"), ("migrate-", "migrate")):
+        for name in (n for n in catalog if n.startswith(prefix)):
+            assert catalog[name]["command"] == services[default]["command"], name
+    # OpenSearch: three nodes of the default image forming one cluster, all behind the host the clients use.
+    for name in nodes:
+        node = cluster[name]
+        assert node["image"] == services["opensearch"]["image"]
+        node_env = node["environment"]
+        assert node_env["node.name"] == name and "discovery.type" not in node_env
+        assert set(node_env["discovery.seed_hosts"].split(",")) == nodes
+        assert set(node_env["cluster.initial_cluster_manager_nodes"].split(",")) == nodes
+        assert node_env["DISABLE_SECURITY_PLUGIN"] == "true"
+        assert env["CATALOG_OPENSEARCH_HOST"] in node["networks"]["default"]["aliases"]
+        assert node["ports"][0].split(":")[-1] == env["CATALOG_OPENSEARCH_PORT"]
+        assert {"opensearch-1", "opensearch-2", "opensearch-3"} <= set(catalog["api-1"]["depends_on"])
+    assert len({cluster[name]["environment"]["cluster.name"] for name in nodes}) == 1
+    # PostgreSQL: the catalog writes to the primary and reads analytics from a streaming replica of it.
+    primary, replica = cluster["postgres-primary"], cluster["postgres-replica"]
+    assert (
+        env["CATALOG_POSTGRES_HOST"] == "postgres-primary" and env["CATALOG_POSTGRES_READ_HOST"] == "postgres-replica"
+    )
+    assert primary["environment"]["POSTGRES_USER"] == env["CATALOG_POSTGRES_USER"]
+    assert primary["environment"]["POSTGRES_PASSWORD"] == env["CATALOG_POSTGRES_PASSWORD"]
+    assert primary["environment"]["POSTGRES_DB"] == env["CATALOG_POSTGRES_DB"]
+    clone = " ".join(replica["command"])
+    assert "pg_basebackup -h postgres-primary -U catalog" in clone and " -R " in clone and "-X stream" in clone
+    assert "hot_standby=on" in clone
+    compose = yaml.safe_load((PROJECT_ROOT / "docker-compose.yml").read_text())
+    hba = compose["configs"][primary["configs"][0]["source"]]["content"]
+    assert "host replication catalog" in hba
+    # Nothing published twice, on the host, by the two stacks together.
+    published = [p.rsplit(":", 1)[0] for svc in services.values() for p in svc.get("ports", [])]
+    assert len(published) == len(set(published)), published
+    # And the cluster's settings load (`${VAR:-default}` interpolated as compose does with VAR unset).
+    for name in known:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)  # no .env
+    for key, value in env.items():
+        monkeypatch.setenv(key, re.sub(r"\$\{[A-Z_]+:-([^}]*)\}", r"\1", str(value)))
+    settings = Settings()
+    assert settings.reads_elsewhere and settings.index_replica_count == 1
+    assert settings.redis_db != Settings.model_fields["redis_db"].default
 
 
 def test_readme_commands_are_the_ones_ci_runs() -> None:
