@@ -1,0 +1,41 @@
+"""The catalog quality engine (moved from db/quality.py; split into one module per concern next)."""
+
+from db.quality.engine import (
+    CATALOG_WIDE,
+    DEFAULT_SIMILARITY,
+    CategoryNode,
+    DuplicateProduct,
+    ProductQuality,
+    ProductQualityFilter,
+    QualityResult,
+    QualityStats,
+    Rule,
+    RuleSet,
+    StoredRule,
+    delete_rule,
+    effective_rules,
+    evaluate,
+    find_duplicates,
+    has_snapshot,
+    insert_rule,
+    is_ready_to_sell,
+    list_product_quality,
+    load_rules,
+    quality_by_category,
+    ready_to_sell_sql,
+    recompute_all,
+    recompute_for_categories,
+    similar_to,
+    snapshot_series,
+    take_snapshot,
+    try_snapshot_lock,
+    validate_rule_field,
+)
+
+__all__ = [
+    "CATALOG_WIDE", "DEFAULT_SIMILARITY", "CategoryNode", "DuplicateProduct", "ProductQuality", "ProductQualityFilter",
+    "QualityResult", "QualityStats", "Rule", "RuleSet", "StoredRule", "delete_rule", "effective_rules", "evaluate",
+    "find_duplicates", "has_snapshot", "insert_rule", "is_ready_to_sell", "list_product_quality", "load_rules",
+    "quality_by_category", "ready_to_sell_sql", "recompute_all", "recompute_for_categories", "similar_to",
+    "snapshot_series", "take_snapshot", "try_snapshot_lock", "validate_rule_field",
+]
