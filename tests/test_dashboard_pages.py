@@ -154,7 +154,7 @@ def _record_searches(dsn: str) -> None:
 def dashboard_db(stack: Settings) -> Iterator[DashboardDatabase]:
     """The demo catalog (3000 products), two quality snapshots, logged searches and a search index built
     from it, with the dashboard's settings pointing there for the module."""
-    from db.quality import take_snapshot
+    from db.quality.snapshots import take_snapshot
     from db.seed import seed
     from indexer.mapping import template_name
     from indexer.reindex import reindex

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from catalog.cli.quality import app as quality_app
 from db import quality
 from db.models import Product
-from db.quality import CategoryNode, QualityResult, Rule, RuleSet
+from db.quality.engine import CategoryNode, QualityResult, Rule, RuleSet
 from tests.conftest import CatalogRows
 
 # --- pure scoring on a hand-built rule set ---------------------------------------------------------------------
@@ -143,15 +143,23 @@ def test_unknown_rule_fields_are_refused(name: str) -> None:
         quality.validate_rule_field(name)
 
 
-def test_ready_to_sell_needs_active_complete_priced_and_available() -> None:
-    assert quality.is_ready_to_sell("active", 100, Decimal("1.00"), 3)
-    assert not quality.is_ready_to_sell("draft", 100, Decimal("1.00"), 3)
-    assert not quality.is_ready_to_sell("active", 99, Decimal("1.00"), 3)
-    assert not quality.is_ready_to_sell("active", 100, Decimal("0"), 3)
-    assert not quality.is_ready_to_sell("active", 100, Decimal("1.00"), 0)
-
-
 # --- against the database ---------------------------------------------------------------------------------------
+
+
+def ready_to_sell(rows: CatalogRows, status: str, completeness: int, price: Decimal, available: int) -> bool:
+    """`ready_to_sell_sql` (what the snapshots, the quality report and the dashboard count) for one product."""
+    product_id = rows.product(status=status, completeness=completeness, price=price)
+    rows.stock(product_id, on_hand=available + 2, reserved=2)
+    return bool(rows.scalar(f"SELECT {quality.ready_to_sell_sql('p')} FROM products p WHERE p.id = %s",
+                            (product_id,)))
+
+
+def test_ready_to_sell_needs_active_complete_priced_and_available(catalog_rows: CatalogRows) -> None:
+    assert ready_to_sell(catalog_rows, "active", 100, Decimal("1.00"), 3)
+    assert not ready_to_sell(catalog_rows, "draft", 100, Decimal("1.00"), 3)
+    assert not ready_to_sell(catalog_rows, "active", 99, Decimal("1.00"), 3)
+    assert not ready_to_sell(catalog_rows, "active", 100, Decimal("0"), 3)
+    assert not ready_to_sell(catalog_rows, "active", 100, Decimal("1.00"), 0)
 
 
 def full_fields(**overrides: Any) -> dict[str, Any]:

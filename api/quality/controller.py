@@ -17,7 +17,6 @@ from api.quality import service
 from api.quality.background import schedule_recompute
 from api.quality.schemas import (
     DuplicateGroupRead,
-    DuplicateReason,
     EffectiveRules,
     GroupQualityRead,
     ProductQualityRead,
@@ -30,6 +29,7 @@ from api.quality.schemas import (
 from catalog.settings import Settings
 from db import quality
 from db.models import ProductStatus
+from db.quality.duplicates import DuplicateReason
 from db.session import transaction
 
 MAX_LIMIT = 1000

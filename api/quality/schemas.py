@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from enum import StrEnum
 from typing import Annotated, Any
 
 from msgspec import Meta, Struct
 
 from api.products.schemas import CategoryRef
 from db.models import ProductStatus
+from db.quality.duplicates import DuplicateReason
+from db.quality.rule_store import RuleSource
 
 RuleField = Annotated[str, Meta(min_length=1, max_length=80, description=(
     "brand, description, images, uploaded_images, price, category, or attributes.<name>"))]
@@ -19,19 +20,6 @@ MinLength = Annotated[int, Meta(ge=1, le=20_000, description=(
 MinWidth = Annotated[int, Meta(ge=1, le=100_000, description=(
     "uploaded_images only: the long side in px an uploaded image needs to count; fewer large enough images "
     "than min_length is reported as the missing field `image too small`."))]
-
-
-class DuplicateReason(StrEnum):
-    SAME_GTIN = "same_gtin"
-    SAME_NAME_BRAND = "same_name_brand"
-    SIMILAR_NAME = "similar_name"
-
-
-class RuleSource(StrEnum):
-    GLOBAL = "global"
-    CATEGORY = "category"
-    REQUIRED_ATTRIBUTE = "required_attribute"
-    DEFAULT = "default"
 
 
 class ProductQualityRead(Struct):

@@ -18,7 +18,6 @@ from api.quality.schemas import (
     CategoryQualityRead,
     DuplicateGroupRead,
     DuplicateProductRead,
-    DuplicateReason,
     EffectiveRuleRead,
     EffectiveRules,
     GroupQualityRead,
@@ -28,13 +27,14 @@ from api.quality.schemas import (
     QualitySummary,
     QualityTrend,
     RuleCreate,
-    RuleSource,
     SimilarProductRead,
     TrendPoint,
 )
 from db import quality, quality_groups
 from db.media_quality import IMAGE_TOO_SMALL, UPLOADED_IMAGES
 from db.models import Category, Product, ProductStatus
+from db.quality.duplicates import DuplicateReason
+from db.quality.rule_store import RuleSource
 from db.session import sync_engine
 
 MAX_WEIGHT = Decimal("9999.99")
@@ -145,10 +145,10 @@ async def duplicates(session: AsyncSession, database_url: str, *, category_id: i
     """Runs the engine's sync duplicate search in a worker thread (it takes a few seconds on a large catalog)."""
     if category_id is not None:
         await category_ref(session, category_id)
-    wanted = [reason.value for reason in (reasons or list(DuplicateReason))]
+    wanted = list(reasons or DuplicateReason)
     page = await asyncio.to_thread(
         quality.find_duplicates, sync_engine(database_url), offset=skip, limit=limit, category_id=category_id,
-        brand=brand, similarity=similarity, reasons=wanted)  # type: ignore[arg-type]
+        brand=brand, similarity=similarity, reasons=wanted)
     groups = [DuplicateGroupRead(reason=DuplicateReason(group.reason), key=group.key,
                                  products=[_duplicate_product(p) for p in group.products]) for group in page.groups]
     return groups, page.total

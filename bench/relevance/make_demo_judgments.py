@@ -77,7 +77,7 @@ def demo_products(count: int, seed: int) -> list[DemoProduct]:
     (`db.seed.group_context`) and are not judged here.
     """
     from db import seed as demo
-    from db.quality import RuleSet
+    from db.quality.engine import RuleSet
     from db.seed_catalog import BRANCHES, LEAVES
 
     paths = [b.path for b in BRANCHES] + [leaf.path for leaf in LEAVES]

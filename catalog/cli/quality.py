@@ -1,4 +1,4 @@
-"""`catalog quality snapshot|recompute`: the quality engine's jobs of `db/quality.py`."""
+"""`catalog quality snapshot|recompute`: the quality engine's jobs of `db/quality/`."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ def snapshot_command(
     day: Annotated[str | None, typer.Option(help="YYYY-MM-DD (default: today)")] = None,
 ) -> None:
     """Record today's completeness per category (idempotent: a second run the same day replaces it)."""
-    from db.quality import take_snapshot
+    from db.quality.snapshots import take_snapshot
     from db.session import sync_engine
 
     taken_on = date.fromisoformat(day) if day else date.today()
@@ -32,7 +32,7 @@ def recompute_command(
     all_products: Annotated[bool, typer.Option("--all", help="every product")] = False,
 ) -> None:
     """Re-score products after a rule change; only products whose score changes are written."""
-    from db.quality import recompute_for_categories
+    from db.quality.recompute import recompute_for_categories
     from db.session import sync_engine
 
     if not category and not all_products:
