@@ -1,0 +1,43 @@
+"""Dashboard analytics (moved from db/analytics.py; split into one module per dashboard page next)."""
+
+from db.analytics.common import (
+    COMPLETENESS_BANDS,
+    MAX_ROWS,
+    UNCATEGORIZED,
+    Filters,
+    PriceOverview,
+    WorstFilter,
+    biggest_movers,
+    brands,
+    catalog_kpis,
+    categories,
+    changes_24h,
+    compact_facts,
+    completeness_by_category,
+    duplicates,
+    frame,
+    has_products,
+    low_stock,
+    missing_fields,
+    price_changes_daily,
+    price_overview,
+    quality_kpis,
+    quality_trend,
+    search_kpis,
+    searches_daily,
+    status_counts,
+    stock_by_category,
+    stock_by_warehouse,
+    stock_kpis,
+    top_queries,
+    warehouses,
+    worst_records,
+)
+
+__all__ = [
+    "COMPLETENESS_BANDS", "MAX_ROWS", "UNCATEGORIZED", "Filters", "PriceOverview", "WorstFilter", "biggest_movers",
+    "brands", "catalog_kpis", "categories", "changes_24h", "compact_facts", "completeness_by_category", "duplicates",
+    "frame", "has_products", "low_stock", "missing_fields", "price_changes_daily", "price_overview", "quality_kpis",
+    "quality_trend", "search_kpis", "searches_daily", "status_counts", "stock_by_category", "stock_by_warehouse",
+    "stock_kpis", "top_queries", "warehouses", "worst_records",
+]
