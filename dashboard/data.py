@@ -26,7 +26,8 @@ from catalog.settings import get_settings
 from dashboard import search_analytics, search_data
 from db import analytics, media_reports, quality_groups, replication
 from db import session as db_session
-from db.analytics import Filters, WorstFilter
+from db.analytics.common import Filters
+from db.analytics.quality import WorstFilter
 from db.replication import ReplicaLag
 from db.session import ReadSource
 

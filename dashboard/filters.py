@@ -11,7 +11,7 @@ from datetime import date, timedelta
 import streamlit as st
 
 from dashboard import data
-from db.analytics import Filters
+from db.analytics.common import Filters
 
 CATEGORY_KEY = "filter_category"
 BRAND_KEY = "filter_brand"

@@ -14,7 +14,7 @@ from typing import Any, Final
 import pandas as pd
 from sqlalchemy import Engine
 
-from db.analytics import MAX_ROWS, Filters, frame
+from db.analytics.common import MAX_ROWS, Filters, frame
 
 MIN_SEARCHES: Final = 20
 """Fewer searches than this on either side of a rule's comparison is called "not enough data"."""

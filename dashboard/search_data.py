@@ -12,7 +12,7 @@ import pandas as pd
 from opensearchpy import OpenSearch
 
 from catalog.settings import Settings
-from db.analytics import Filters
+from db.analytics.common import Filters
 from indexer import mapping as m
 
 FACET_SIZE: Final = 25

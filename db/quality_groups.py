@@ -16,7 +16,7 @@ import pandas as pd
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.orm import Session
 
-from db.analytics import MAX_ROWS, UNCATEGORIZED, Filters, frame
+from db.analytics.common import MAX_ROWS, UNCATEGORIZED, Filters, frame
 
 Queryable = Connection | Session
 

@@ -184,7 +184,7 @@ def read_port() -> int:
 
 def test_the_dashboard_reads_the_replica_then_falls_back_to_the_primary(dashboard_on_pair: Settings) -> None:
     from dashboard import data
-    from db.analytics import Filters
+    from db.analytics.common import Filters
 
     settings = dashboard_on_pair
     source = data.read_source()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import charts, data, filters, model_picker
-from db.analytics import Filters
+from db.analytics.common import Filters
 
 LOW_STOCK_ROWS = 200
 MODEL_ROWS = 200

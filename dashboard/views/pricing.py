@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from dashboard import charts, data, filters
-from db.analytics import Filters
+from db.analytics.common import Filters
 
 MOVERS = 20
 

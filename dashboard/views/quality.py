@@ -7,10 +7,12 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import charts, data, filters, model_picker
-from db.analytics import COMPLETENESS_BANDS, Filters, WorstFilter
+from db.analytics.common import Filters
+from db.analytics.quality import COMPLETENESS_BANDS, WorstFilter
+from db.models import ProductStatus
 
 WORST_ROWS = (100, 500, 1000)
-STATUSES = ("draft", "active", "archived")
+STATUSES = tuple(status.value for status in ProductStatus)  # ("draft", "active", "archived")
 DUPLICATES_KEY = "quality_show_duplicates"
 MODEL_ROWS = 200
 

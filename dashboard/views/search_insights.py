@@ -9,7 +9,7 @@ from opensearchpy.exceptions import OpenSearchException
 from streamlit.delta_generator import DeltaGenerator
 
 from dashboard import charts, data, filters, search_analytics, search_data
-from db.analytics import Filters
+from db.analytics.common import Filters
 
 
 def _table(where: DeltaGenerator, rows: pd.DataFrame, key: str, **column_config: str | None) -> None:
