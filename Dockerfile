@@ -8,6 +8,7 @@ COPY catalog ./catalog
 COPY dashboard ./dashboard
 COPY db ./db
 COPY indexer ./indexer
+COPY media ./media
 COPY stack ./stack
 RUN pip install --no-cache-dir .
 USER nobody

@@ -103,6 +103,9 @@ class Settings(BaseSettings):
     # is the single-node stack. Index shape: CATALOG_INDEX_SHARDS, CATALOG_INDEX_REPLICAS (unset: 1 replica
     # with two or more nodes, so a lost node loses no shard, else 0); they apply to indices created from then on.
     opensearch_nodes: int = Field(default=1, ge=1, le=9)
+    opensearch_addresses: str = Field(default="", pattern=r"^([A-Za-z0-9.\-]+:\d{1,5}(,[A-Za-z0-9.\-]+:\d{1,5})*)?$")
+    """A cluster elsewhere (containers, Kubernetes): `host:port,host:port,...` of its nodes; replaces the
+    consecutive local ports when set."""
     index_shards: int = Field(default=1, ge=1, le=64)
     index_replicas: int | None = Field(default=None, ge=0, le=8)
 
@@ -252,7 +255,11 @@ class Settings(BaseSettings):
 
     @property
     def opensearch_hosts(self) -> list[dict[str, str | int]]:
-        """Every node the clients connect to: `opensearch_nodes` consecutive HTTP ports from opensearch_port."""
+        """Every node the clients connect to: CATALOG_OPENSEARCH_ADDRESSES when set, else `opensearch_nodes`
+        consecutive HTTP ports from opensearch_port."""
+        if self.opensearch_addresses:
+            pairs = (address.rpartition(":") for address in self.opensearch_addresses.split(","))
+            return [{"host": host, "port": int(port)} for host, _, port in pairs]
         return [{"host": self.opensearch_host, "port": self.opensearch_port + i} for i in range(self.opensearch_nodes)]
 
     @property

@@ -153,7 +153,7 @@ def test_docker_compose_cluster_profile_matches_the_settings(monkeypatch: pytest
         "CATALOG_POSTGRES_READ_HOST",
         "CATALOG_POSTGRES_READ_PORT",
         "CATALOG_REDIS_DB",
-        "CATALOG_OPENSEARCH_HOST",
+        "CATALOG_OPENSEARCH_ADDRESSES",
         "CATALOG_INDEX_SHARDS",
         "CATALOG_INDEX_REPLICAS",
         "CATALOG_S3_BUCKET",
@@ -164,7 +164,7 @@ def test_docker_compose_cluster_profile_matches_the_settings(monkeypatch: pytest
     for prefix, default in (("api-", "api"), ("indexer-", "indexer"), ("migrate-", "migrate")):
         for name in (n for n in catalog if n.startswith(prefix)):
             assert catalog[name]["command"] == services[default]["command"], name
-    # OpenSearch: three nodes of the default image forming one cluster, all behind the host the clients use.
+    # OpenSearch: three nodes of the default image forming one cluster, every one of them an address of the clients.
     for name in nodes:
         node = cluster[name]
         assert node["image"] == services["opensearch"]["image"]
@@ -173,7 +173,7 @@ def test_docker_compose_cluster_profile_matches_the_settings(monkeypatch: pytest
         assert set(node_env["discovery.seed_hosts"].split(",")) == nodes
         assert set(node_env["cluster.initial_cluster_manager_nodes"].split(",")) == nodes
         assert node_env["DISABLE_SECURITY_PLUGIN"] == "true"
-        assert env["CATALOG_OPENSEARCH_HOST"] in node["networks"]["default"]["aliases"]
+        assert f"{name}:{env['CATALOG_OPENSEARCH_PORT']}" in env["CATALOG_OPENSEARCH_ADDRESSES"].split(",")
         assert node["ports"][0].split(":")[-1] == env["CATALOG_OPENSEARCH_PORT"]
         assert {"opensearch-1", "opensearch-2", "opensearch-3"} <= set(catalog["api-1"]["depends_on"])
     assert len({cluster[name]["environment"]["cluster.name"] for name in nodes}) == 1
