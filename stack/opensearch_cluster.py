@@ -85,7 +85,8 @@ def start(settings: Settings, say: Say = print, lib_dir: Path | None = None) -> 
     """
     members = nodes(settings)
     _refuse_other_layout(settings)
-    missing = [node for node in members if running_pid(settings, node) is None]
+    pids = {node.number: running_pid(settings, node) for node in members}
+    missing = [node for node in members if pids[node.number] is None]
     for node in missing:
         for port in (node.http_port, node.transport_port):
             if port_is_open("127.0.0.1", port):
@@ -103,8 +104,8 @@ def start(settings: Settings, say: Say = print, lib_dir: Path | None = None) -> 
             say(f"opensearch: {', '.join(fresh)} start with no data: `catalog reindex` fills the index from PostgreSQL")
         names = ", ".join(node.name for node in missing)
         say(f"opensearch: starting {names} (heap {settings.opensearch_heap} each) ...")
-        for node in missing:
-            opensearch_node.start(
+        for node in missing:  # the pid of the process started: right after the fork it is not `java` yet
+            pids[node.number] = opensearch_node.start(
                 settings.stack_dir,
                 node.http_port,
                 node.transport_port,
@@ -115,7 +116,7 @@ def start(settings: Settings, say: Say = print, lib_dir: Path | None = None) -> 
             )
     deadline = time.monotonic() + START_TIMEOUT_S
     for node in members:
-        pid = running_pid(settings, node)
+        pid = pids[node.number]
         if pid is None:
             raise StackError(f"{node.name} is not running; see {log_path(settings, node)}")
         opensearch_node.wait_healthy(
