@@ -152,6 +152,12 @@ def search_index(stack: Settings, database: str) -> Iterator[str]:
     os_client.close()
 
 
+@pytest.fixture
+async def shop(client: AsyncTestClient[Litestar], search_index: str) -> AsyncTestClient[Litestar]:
+    """The API client, once the session's search index exists (the storefront's tests)."""
+    return client
+
+
 @pytest.fixture(scope="session")
 def os_client(stack: Settings) -> Iterator[OpenSearch]:
     from indexer.client import make_client

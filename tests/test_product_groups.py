@@ -4,36 +4,17 @@ variant inherits, its axes, and what follows a change to the group."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from tests.conftest import CatalogRows
 from tests.factories import product_payload
+from tests.group_support import new_group, new_variant
 from tests.helpers import assert_error
 
 Client = AsyncTestClient[Litestar]
 Headers = Callable[[str], dict[str, str]]
-
-
-async def new_group(client: Client, headers: Headers, unique: str, **fields: Any) -> dict[str, Any]:
-    body = {"code": f"CASE-{unique}", "name": f"Aero Case {unique}", "brand": "Aero",
-            "description": "A slim case for the phone you carry everywhere.",
-            "images": ["https://img.example.com/case.jpg"], "axes": ["color", "size"], **fields}
-    response = await client.post("/product-groups", json=body, headers=headers("merchandiser"))
-    assert response.status_code == 201, response.text
-    group: dict[str, Any] = response.json()
-    return group
-
-
-async def new_variant(client: Client, headers: Headers, group_id: int, status: int = 201,
-                      **fields: Any) -> dict[str, Any]:
-    body = {"sku": product_payload()["sku"], "price": 19.0, "group_id": group_id, **fields}
-    response = await client.post("/products", json=body, headers=headers("merchandiser"))
-    assert response.status_code == status, response.text
-    created: dict[str, Any] = response.json()
-    return created
 
 
 async def test_a_group_is_created_read_listed_and_found_by_code(

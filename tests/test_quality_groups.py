@@ -16,8 +16,8 @@ from litestar.testing import AsyncTestClient
 
 from tests.conftest import CatalogRows
 from tests.factories import product_payload
+from tests.group_support import new_group, new_variant
 from tests.helpers import assert_error
-from tests.test_product_groups import new_group, new_variant
 from tests.test_quality_api import LONG_TEXT, add_required_attribute
 
 Client = AsyncTestClient[Litestar]

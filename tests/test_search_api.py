@@ -17,52 +17,11 @@ from redis.asyncio import Redis
 from api.search.cache import ResponseCache
 from indexer.stream import OutboxConsumer
 from tests.conftest import CatalogRows
-from tests.factories import product_payload
 from tests.helpers import assert_error
+from tests.search_support import counts, create, ids, search, typo, word
 
 Client = AsyncTestClient[Litestar]
 Headers = Callable[[str], dict[str, str]]
-
-
-@pytest.fixture
-async def shop(client: Client, search_index: str) -> Client:
-    """The API client, once the session's search index exists."""
-    return client
-
-
-def word(unique: str) -> str:
-    """A letters-only word made from the unique token: typo-able, and unknown to every other test."""
-    return "".join(chr(ord("k") + int(c, 16)) for c in unique)
-
-
-def typo(text: str) -> str:
-    """One substituted letter in the middle."""
-    middle = len(text) // 2
-    return text[:middle] + ("a" if text[middle] != "a" else "e") + text[middle + 1:]
-
-
-async def create(client: Client, headers: Headers, **fields: Any) -> dict[str, Any]:
-    body = product_payload(**{"status": "active", **fields})
-    response = await client.post("/products", json=body, headers=headers("merchandiser"))
-    assert response.status_code == 201, response.text
-    product: dict[str, Any] = response.json()
-    product["change"] = int(response.headers["x-catalog-change"])
-    return product
-
-
-async def search(client: Client, **params: Any) -> dict[str, Any]:
-    response = await client.get("/search", params=params)
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
-
-
-def ids(result: dict[str, Any]) -> list[int]:
-    return [item["id"] for item in result["items"]]
-
-
-def counts(values: list[dict[str, Any]]) -> dict[str, int]:
-    return {v["value"]: v["count"] for v in values}
 
 
 # --- relevance --------------------------------------------------------------------------------------------

@@ -21,15 +21,10 @@ from catalog.settings import Settings
 from indexer.stream import OutboxConsumer
 from tests.conftest import CatalogRows
 from tests.helpers import assert_error, assert_validation_error_names
+from tests.search_support import word
 from tests.test_faults import isolated_redis, wait_for_fresh_window
-from tests.test_search_api import word
 
 Client = AsyncTestClient[Litestar]
-
-
-@pytest.fixture
-async def shop(client: Client, search_index: str) -> Client:
-    return client
 
 
 @pytest.fixture

@@ -15,15 +15,10 @@ from catalog.settings import Settings
 from indexer.stream import OutboxConsumer
 from tests.conftest import CatalogRows
 from tests.factories import product_payload
-from tests.test_search_api import counts, ids, search, word
+from tests.search_support import counts, ids, search, word
 
 Client = AsyncTestClient[Litestar]
 Headers = Callable[[str], dict[str, str]]
-
-
-@pytest.fixture
-async def shop(client: Client, search_index: str) -> Client:
-    return client
 
 
 async def group(client: Client, headers: Headers, code: str, name: str, axes: list[str], **fields: Any
@@ -68,6 +63,9 @@ async def catalog(shop: Client, auth_headers: Headers, consumer: OutboxConsumer,
     w = word(unique)
     category = f"{w}-cases"
     category_id = catalog_rows.category(category)
+    catalog_rows.conn.execute(  # its own facets: whatever other tests define elsewhere
+        "INSERT INTO category_attributes (category_id, name, type, facetable) VALUES (%s, 'color', 'string', true), "
+        "(%s, 'size', 'string', true)", (category_id, category_id))
     case = await group(shop, auth_headers, f"CASE-{unique}", f"{w} Aero Case", ["color", "size"],
                        category_id=category_id, description="A slim phone case.")
     sleeve = await group(shop, auth_headers, f"SLEEVE-{unique}", f"{w} Aero Sleeve", ["color", "size"],

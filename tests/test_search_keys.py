@@ -20,16 +20,11 @@ from catalog.settings import Settings
 from indexer.stream import OutboxConsumer
 from tests.conftest import CatalogRows
 from tests.helpers import assert_error, assert_validation_error_names
+from tests.search_support import counts, word
 from tests.test_faults import wait_for_fresh_window
-from tests.test_search_api import counts, word
 
 Client = AsyncTestClient[Litestar]
 Headers = Callable[[str], dict[str, str]]
-
-
-@pytest.fixture
-async def shop(client: Client, search_index: str) -> Client:
-    return client
 
 
 async def create_key(client: Client, headers: Headers, **body: Any) -> dict[str, Any]:

@@ -9,22 +9,16 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from indexer.stream import OutboxConsumer
 from tests.conftest import CatalogRows
 from tests.helpers import assert_error
-from tests.test_search_api import create, ids, search, word
+from tests.search_support import create, ids, search, word
 
 Client = AsyncTestClient[Litestar]
 Headers = Callable[[str], dict[str, str]]
-
-
-@pytest.fixture
-async def shop(client: Client, search_index: str) -> Client:
-    return client
 
 
 async def rule(client: Client, headers: Headers, status: int = 201, **body: Any) -> dict[str, Any]:

@@ -181,27 +181,23 @@ async def latest_change(session: AsyncSession, group_id: int) -> int | None:
 
 IDENTIFIERS = frozenset({"gtin", "ean", "upc", "isbn", "mpn", "asin"})
 """Attributes that differ between variants because every product has its own, not because they tell variants
-apart the way a shopper picks one."""
+apart the way a shopper picks one. (Whether a category lets shoppers filter on an attribute says nothing here: a
+size can be a variant axis without being a facet.)"""
 
 
-def _inferred_axes(items: Sequence[BulkItem], never: frozenset[str]) -> list[str]:
+def _inferred_axes(items: Sequence[BulkItem]) -> list[str]:
     """The attributes whose values differ between these variants of one model: what tells them apart (but not
-    identifiers, nor attributes no category lets a shopper filter on, `never`)."""
+    identifiers)."""
     keys = sorted({key for item in items if isinstance(item.attributes, dict) for key in item.attributes})
-    return [key for key in keys if key not in IDENTIFIERS and key not in never
+    return [key for key in keys if key not in IDENTIFIERS
             and len({msgspec.json.encode((item.attributes or {}).get(key)) for item in items
                      if isinstance(item.attributes, dict)}) > 1]
-
-
-_NEVER_FACETABLE = text("""
-SELECT name FROM category_attributes GROUP BY name HAVING NOT bool_or(facetable)
-""")
 
 
 async def groups_by_code(session: AsyncSession, items: Sequence[BulkItem]) -> dict[str, int | CatalogError]:
     """The group id for each `group_code` of these bulk items (lower-cased code -> id), creating the groups no
     code names yet from their first item (name, brand, category, description and images; axes: the
-    attributes whose values differ between the items, see `_inferred_axes`) so an ERP feed can send variants
+    attributes whose values differ between the items, identifiers aside) so an ERP feed can send variants
     only. A group created from a single item has no axes (nothing tells its variants apart yet): set them with
     `PATCH /product-groups/{id}`. A group that cannot be created maps to its error."""
     by_code: dict[str, list[BulkItem]] = {}
@@ -213,8 +209,6 @@ async def groups_by_code(session: AsyncSession, items: Sequence[BulkItem]) -> di
             func.lower(ProductGroup.code).in_(list(by_code)))
     )).all()
     found: dict[str, int | CatalogError] = {code: int(gid) for gid, code in rows}
-    never = frozenset() if len(found) == len(by_code) else frozenset(
-        row[0] for row in (await session.execute(_NEVER_FACETABLE)).all())
     for code, members in by_code.items():
         if code in found:
             continue
@@ -222,7 +216,7 @@ async def groups_by_code(session: AsyncSession, items: Sequence[BulkItem]) -> di
         given = {name: getattr(first, name) for name in INHERITABLE if getattr(first, name) is not msgspec.UNSET}
         # Built, not converted: every value comes from an item that already passed the bulk schema.
         create = GroupCreate(code=str(first.group_code), name=given.get("name") or str(first.group_code),
-                             axes=_inferred_axes(members, never), brand=given.get("brand"),
+                             axes=_inferred_axes(members), brand=given.get("brand"),
                              category_id=given.get("category_id"), description=given.get("description") or "",
                              images=given.get("images") or [])
         try:
