@@ -9,7 +9,7 @@ from typing import Any, Final
 
 from litestar.datastructures import State
 
-from api.search import backend, query
+from api.search import backend, filtering, query
 from indexer import mapping as f
 
 MAX_MATCHED_VARIANTS: Final = 100
@@ -32,7 +32,8 @@ VARIANT_COUNTS: Final = "variant_counts"
 
 def variant_counts_body(group_ids: Sequence[int]) -> query.Body:
     """How many variants of each of these groups a shopper can see (active ones)."""
-    return {"size": 0, "query": {"bool": {"filter": [query.active_only(), {"terms": {f.GROUP_ID: list(group_ids)}}]}},
+    visible = [filtering.active_only(), {"terms": {f.GROUP_ID: list(group_ids)}}]
+    return {"size": 0, "query": {"bool": {"filter": visible}},
             "aggs": {VARIANT_COUNTS: {"terms": {"field": f.GROUP_ID, "size": len(group_ids)}}}}
 
 

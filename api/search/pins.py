@@ -8,7 +8,7 @@ from typing import Any
 
 from opensearchpy import AsyncOpenSearch
 
-from api.search import backend, query
+from api.search import backend, filtering, query
 from api.search.schemas import SearchParams
 from indexer import mapping as f
 
@@ -16,8 +16,8 @@ from indexer import mapping as f
 def pins_body(params: SearchParams, steering: query.Steering) -> query.Body:
     """The pinned products a shopper may be shown now: active, in stock, under every filter of the search."""
     skus = list(dict.fromkeys(sku for sku, _, _ in steering.pins))
-    required = [query.active_only(), query.in_stock_filter(True), *query.confined_clauses(params), *steering.scope,
-                *query.filter_clauses(params).values(), {"terms": {f.SKU: skus}}]
+    required = [filtering.active_only(), filtering.in_stock_filter(True), *filtering.confined_clauses(params),
+                *steering.scope, *filtering.filter_clauses(params).values(), {"terms": {f.SKU: skus}}]
     found: query.Body = {"bool": {"filter": required}}
     if steering.hidden:
         found["bool"]["must_not"] = [{"terms": {f.SKU: list(steering.hidden)}}]

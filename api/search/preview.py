@@ -19,6 +19,7 @@ from msgspec import Struct
 
 from api.search import backend, query, rules, service
 from api.search.schemas import SearchParams, SearchResponse
+from api.search.words import tokenize, word_groups
 from indexer import mapping as f
 
 EXACT_REASON: Final = "the query is its SKU or its whole name"
@@ -61,8 +62,8 @@ def _factors(params: SearchParams, expansions: Mapping[str, Sequence[str]], fire
     """Every factor the ranking of this search can multiply in, with the filter that earns it."""
     found: list[tuple[Factor, query.Body]] = []
     relevance = params.sort == "relevance"
-    if query.tokenize(params.q):
-        groups = query.word_groups(params.q, expansions)
+    if tokenize(params.q):
+        groups = word_groups(params.q, expansions)
         labels = [reason for text_, _ in groups for reason in (f"'{text_}' names its category",
                                                              f"'{text_}' names its brand")] + ["in stock"]
         found += [(Factor(label, float(fn["weight"])), fn["filter"])
@@ -93,7 +94,7 @@ async def preview(state: State, params: SearchParams) -> SearchPreview:
                    "query": {"bool": {"filter": [{"terms": {f.ID: page_ids}}, clause]}}} for _, clause in candidates]
         found = await backend.search_many(state.opensearch, state.settings.index_alias, bodies, "hits.hits._id")
         earned = [{int(hit["_id"]) for hit in raw.get("hits", {}).get("hits", [])} for raw in found]
-    words = bool(query.tokenize(shown.q))
+    words = bool(tokenize(shown.q))
     explanations = []
     for position, item in enumerate(response.items, start=1):
         pinned = item.id in trace.pinned

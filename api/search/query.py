@@ -9,21 +9,18 @@ and one more pass (typos, spelling, widening, relaxation; see `Matching` and `ap
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
 from api.search import facets
+from api.search.filtering import active_only, combine, confined_clauses, filter_clauses
 from api.search.schemas import SearchParams
+from api.search.words import Expansions, group_terms, normalize_query, tokenize, word_groups
 from indexer import mapping as f
 
 Body = dict[str, Any]
-Expansions = Mapping[str, Sequence[str]]
-"""Synonyms: a lowercase term or phrase -> the alternatives a query for it also matches."""
 
-MAX_TERMS: Final = 12
-MAX_SYNONYM_WORDS: Final = 3
 FUZZINESS: Final = "AUTO"  # 0 edits up to 2 chars, 1 edit for 3-5, 2 edits from 6 characters
 PREFIX_LENGTH: Final = 1  # the first letter is trusted: a big saving in fuzzy term expansion
 EXACT_BOOST: Final = 10_000.0
@@ -69,11 +66,6 @@ SORTS: Final[dict[str, list[Any]]] = {
 BROWSE_RELEVANCE: Final = [{f.IN_STOCK: "desc"}, {f.ID: "asc"}]
 """`relevance` without words: nothing to score, so in stock first by sort, and the query stays in filter context
 (a function_score giving every product its in-stock weight was ~15% of a browse page at 1M)."""
-
-# Words as OpenSearch's standard tokenizer cuts them: "10.9", "1,5", "u.s.a" and "don't" stay one word (a query
-# word that the index holds as part of a larger token would never match: "10" is not in "10.9").
-_WORD = re.compile(r"\w+(?:(?:[.'\u2019]|(?<=\d),(?=\d))\w+)*", re.UNICODE)
-
 
 @dataclass(frozen=True)
 class Steering:
@@ -128,31 +120,7 @@ WIDEN_FROM_GROUPS: Final = 3
 """...if it found nothing, or if the query has this many word groups (fewer: WIDENED would still require all)."""
 
 
-# --- text ---------------------------------------------------------------------------------------------
-
-def normalize_query(q: str) -> str:
-    """Lowercase words joined by single spaces: the text the builders and the cache key use."""
-    return " ".join(tokenize(q))
-
-
-def tokenize(q: str) -> list[str]:
-    return _WORD.findall(q.lower())[:MAX_TERMS]
-
-
-def group_terms(words: Sequence[str], expansions: Expansions) -> list[tuple[str, tuple[str, ...]]]:
-    """Split the words into (text, synonyms) groups, longest synonym phrase first."""
-    groups: list[tuple[str, tuple[str, ...]]] = []
-    i = 0
-    while i < len(words):
-        for size in range(min(MAX_SYNONYM_WORDS, len(words) - i), 0, -1):
-            phrase = " ".join(words[i:i + size])
-            alternatives = expansions.get(phrase)
-            if alternatives or size == 1:
-                groups.append((phrase, tuple(alternatives or ())))
-                i += size
-                break
-    return groups
-
+# --- matching ------------------------------------------------------------------------------------------
 
 def _word_match(text: str, fuzzy: bool) -> dict[str, Any]:
     """One word (or synonym phrase) anywhere in the product: text fields, attribute values, SKU."""
@@ -173,11 +141,6 @@ def _group_clause(text: str, alternatives: Sequence[str], last: bool, typos: boo
     if last and " " not in text and len(text) >= 2:
         options.append({"prefix": {f.AUTOCOMPLETE: {"value": text, "boost": 0.8}}})
     return options[0] if len(options) == 1 else {"bool": {"should": options, "minimum_should_match": 1}}
-
-
-def word_groups(q: str, expansions: Expansions | None = None) -> list[tuple[str, tuple[str, ...]]]:
-    """The query's word groups (a word, or a synonym phrase), each with its synonyms, in the shopper's order."""
-    return group_terms(tokenize(q), expansions or {})
 
 
 def group_clauses(groups: Sequence[tuple[str, Sequence[str]]], typos: bool) -> list[tuple[str, Body]]:
@@ -296,61 +259,6 @@ def probe_bodies(params: SearchParams, expansions: Expansions | None, widen: Mat
         bodies[SCOPE] = count(exists=True)
         bodies |= {f"{WORD}{text}": count(clause, exists=True) for text, clause in clauses}
     return bodies
-
-
-# --- filters ------------------------------------------------------------------------------------------
-
-def active_only() -> Body:
-    """Shoppers only ever see sellable products."""
-    return {"term": {f.STATUS: "active"}}
-
-
-def confined_clauses(params: SearchParams) -> list[Body]:
-    """The filters the shopper cannot widen (a scoped key's), as query clauses."""
-    return [clause for name, values in params.confined if (clause := facet_filter(name, values)) is not None]
-
-
-def in_stock_filter(in_stock: bool) -> Body:
-    return {"term": {f.IN_STOCK: in_stock}}
-
-
-def facet_filter(name: str, values: Sequence[str]) -> Body | None:
-    """The filter on one facet (`brand`, `category`, `attr.<name>`) for these values (any of them)."""
-    if name == "category":
-        return {"terms": {f.CATEGORY_PATH: [value.strip("/") for value in values]}}
-    if name == "brand":
-        return {"terms": {f.BRAND_KEYWORD: list(values)}}
-    if name.startswith(facets.ATTR_PREFIX):
-        key = name[len(facets.ATTR_PREFIX):]
-        return {"terms": {f.ATTR_PAIRS: [f"{key}{f.ATTR_PAIR_SEPARATOR}{value}" for value in values]}}
-    return None
-
-
-def filter_clauses(params: SearchParams) -> dict[str, Body]:
-    """Each filter the shopper set, keyed by its facet name (`attr.<name>` for attributes)."""
-    clauses: dict[str, Body] = {}
-    if params.category:
-        clauses["category"] = {"term": {f.CATEGORY_PATH: params.category}}
-    if params.brands:
-        clauses["brand"] = {"terms": {f.BRAND_KEYWORD: list(params.brands)}}
-    for name, values in params.attributes:
-        clauses[f"attr.{name}"] = {"terms": {f.ATTR_PAIRS: [f"{name}{f.ATTR_PAIR_SEPARATOR}{v}" for v in values]}}
-    if params.price_min is not None or params.price_max is not None:
-        bounds: dict[str, float] = {}
-        if params.price_min is not None:
-            bounds["gte"] = params.price_min
-        if params.price_max is not None:
-            bounds["lte"] = params.price_max
-        clauses["price"] = {"range": {f.PRICE: bounds}}
-    if params.in_stock is not None:
-        clauses["availability"] = in_stock_filter(params.in_stock)
-    return clauses
-
-
-def combine(clauses: Sequence[Body]) -> Body | None:
-    if not clauses:
-        return None
-    return clauses[0] if len(clauses) == 1 else {"bool": {"filter": list(clauses)}}
 
 
 # --- the search body -----------------------------------------------------------------------------------

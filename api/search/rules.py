@@ -19,100 +19,30 @@ Precedence, for the rules in force at that moment (oldest rule first):
 from __future__ import annotations
 
 import asyncio
-import re
 import time
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, Any, Final, Literal
+from typing import Any, Final
 
 import msgspec
-from msgspec import UNSET, Meta, Struct, UnsetType
+from msgspec import UNSET
 from opensearchpy import AsyncOpenSearch
 from sqlalchemy import Row, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.errors import InvalidInput, NotFound, ServiceUnavailable
-from api.schemas import Sku
-from api.search import query
+from api.search import filtering, query
 from api.search.query import NO_STEERING, Steering
+from api.search.rule_schemas import ATTRIBUTE_NAME, RULE_FIELDS, Boost, Pin, RuleCreate, RuleRead, RuleUpdate, When
+from api.search.words import normalize_query, word_groups
 from indexer.mapping import index_analysis
 
 FALLBACK_TTL: Final = 5.0
 MAX_AGE: Final = 300.0
 MAX_ANALYZED: Final = 10_000
 ANALYZER: Final = "product_text"
-ATTRIBUTE_NAME: Final = re.compile(r"[a-z][a-z0-9_]{0,63}")
-FilterValue = str | bool | list[str]
-RuleFilter = Annotated[dict[str, FilterValue], Meta(max_length=20)]
-"""`brand`, `category` or `attr.<name>` -> a value or a list of them (any of them); `in_stock` -> true/false."""
-
-
-class When(Struct, forbid_unknown_fields=True):
-    query: Annotated[str, Meta(min_length=1, max_length=256)] | None = None
-    match: Literal["exact", "contains"] = "exact"
-    """exact: the shopper's query is the rule's; contains: the rule's words appear in it, in order."""
-    category: Annotated[str, Meta(min_length=1, max_length=1024)] | None = None
-    """A category path: the rule fires in it and below it."""
-
-
-class Pin(Struct, forbid_unknown_fields=True):
-    sku: Sku
-    position: Annotated[int, Meta(ge=1, le=100)]
-
-
-class Boost(Struct, forbid_unknown_fields=True):
-    filter: RuleFilter
-    weight: Annotated[float, Meta(gt=0, le=1000)]
-    """Multiplies the relevance score of the products the filter matches (below 1 buries them)."""
-
-
-class RuleCreate(Struct, forbid_unknown_fields=True):
-    name: Annotated[str, Meta(min_length=1, max_length=200)]
-    when: When = msgspec.field(default_factory=When)
-    pin: Annotated[list[Pin], Meta(max_length=50)] = []
-    hide: Annotated[list[Sku], Meta(max_length=500)] = []
-    boost: Annotated[list[Boost], Meta(max_length=20)] = []
-    filter: RuleFilter = {}
-    starts_at: datetime | None = None
-    ends_at: datetime | None = None
-    enabled: bool = True
-
-
-class RuleUpdate(Struct, forbid_unknown_fields=True, omit_defaults=True):
-    name: Annotated[str, Meta(min_length=1, max_length=200)] | UnsetType = UNSET
-    when: When | UnsetType = UNSET
-    pin: Annotated[list[Pin], Meta(max_length=50)] | UnsetType = UNSET
-    hide: Annotated[list[Sku], Meta(max_length=500)] | UnsetType = UNSET
-    boost: Annotated[list[Boost], Meta(max_length=20)] | UnsetType = UNSET
-    filter: RuleFilter | UnsetType = UNSET
-    starts_at: datetime | UnsetType | None = UNSET
-    ends_at: datetime | UnsetType | None = UNSET
-    enabled: bool | UnsetType = UNSET
-
-
-class RuleRead(Struct):
-    id: int
-    name: str
-    when: When
-    pin: list[Pin]
-    hide: list[str]
-    boost: list[Boost]
-    filter: dict[str, FilterValue]
-    starts_at: datetime | None
-    ends_at: datetime | None
-    enabled: bool
-    in_force: bool
-    """Enabled, and now within starts_at .. ends_at."""
-    created_at: datetime
-    updated_at: datetime
-    version: int
-
-
-RULE_FIELDS: Final = ("name", "when", "pin", "hide", "boost", "filter", "starts_at", "ends_at", "enabled")
-
-
 # --- the rules a process applies --------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -150,8 +80,8 @@ def filter_clauses(rule_filter: Mapping[str, Any]) -> list[query.Body]:
     clauses = []
     for name, value in sorted(rule_filter.items()):
         if name == "in_stock":
-            clauses.append(query.in_stock_filter(bool(value)))
-        elif (clause := query.facet_filter(name, value if isinstance(value, list) else [str(value)])) is not None:
+            clauses.append(filtering.in_stock_filter(bool(value)))
+        elif (clause := filtering.facet_filter(name, value if isinstance(value, list) else [str(value)])) is not None:
             clauses.append(clause)
     return clauses
 
@@ -228,7 +158,7 @@ class RuleBook:
         if not live:
             return []
         candidates: list[tuple[str, ...]] = []
-        if any(rule.terms is not None for rule in live) and query.normalize_query(q):
+        if any(rule.terms is not None for rule in live) and normalize_query(q):
             candidates = [await self.analyzed(client, phrasing) for phrasing in phrasings(q, expansions)]
         return [rule for rule in live if rule.fires(category, candidates)]
 
@@ -238,7 +168,7 @@ MAX_PHRASINGS: Final = 8
 
 def phrasings(q: str, expansions: Mapping[str, Sequence[str]]) -> list[str]:
     """The query as typed, and with each synonym put in place of its word group (one at a time)."""
-    groups = query.word_groups(q, expansions)
+    groups = word_groups(q, expansions)
     found = [" ".join(text_ for text_, _ in groups)]
     for i, (_, alternatives) in enumerate(groups):
         for alternative in alternatives:
@@ -320,7 +250,7 @@ async def _validate(session: AsyncSession, rule: dict[str, Any]) -> None:
         raise InvalidInput("A rule needs at least one of pin, hide, boost or filter.", {"fields": {
             "pin": "empty", "hide": "empty", "boost": "empty", "filter": "empty"}})
     when: When = rule["when"]
-    if when.query is not None and not query.normalize_query(when.query):
+    if when.query is not None and not normalize_query(when.query):
         raise InvalidInput("The rule's query needs a letter or digit.", {"fields": {"when.query": "no words"}})
     categories = {row[0] for row in (await session.execute(text("SELECT path FROM categories"))).all()}
     if when.category is not None and when.category.strip("/") not in categories:
@@ -343,7 +273,7 @@ async def _validate(session: AsyncSession, rule: dict[str, Any]) -> None:
 
 async def _row_values(client: AsyncOpenSearch, rule: dict[str, Any]) -> dict[str, Any]:
     when: When = rule["when"]
-    terms = list(await analyze(client, query.normalize_query(when.query))) if when.query else None
+    terms = list(await analyze(client, normalize_query(when.query))) if when.query else None
     return {
         "name": rule["name"], "query": when.query, "query_terms": terms, "match": when.match,
         "category": when.category.strip("/") if when.category else None,

@@ -12,7 +12,7 @@ from api.auth.guards import CATALOG_WRITERS, requires
 from api.auth.security import Principal
 from api.openapi import error_responses
 from api.search import rules, service
-from api.search.rules import RuleCreate, RuleRead, RuleUpdate
+from api.search.rule_schemas import RuleCreate, RuleRead, RuleUpdate
 from db.session import transaction
 
 

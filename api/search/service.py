@@ -20,10 +20,11 @@ from opensearchpy import AsyncOpenSearch
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from api.search import backend, cursors, facets, grouping, pins, query, rules
+from api.search import backend, cursors, facets, filtering, grouping, pins, query, rules
 from api.search.analytics import AnalyticsRecorder, SearchRecord
 from api.search.cache import ResponseCache
 from api.search.freshness import wait_until_searchable
+from api.search.passes import Bodies, second_pass
 from api.search.schemas import (
     GroupSummary,
     PriceSpan,
@@ -34,6 +35,7 @@ from api.search.schemas import (
 )
 from api.search.synonyms import SynonymStore
 from api.search.validation import MAX_RESULT_WINDOW
+from api.search.words import word_groups
 from catalog.settings import Settings
 from indexer import mapping as f
 from indexer.documents import category_levels
@@ -194,13 +196,6 @@ def _item(hit: dict[str, Any], models: Mapping[int, grouping.Model] | None = Non
     return item
 
 
-def _suggestion(raw: dict[str, Any], q: str) -> str | None:
-    entries = raw.get("suggest", {}).get("did_you_mean", [])
-    options = entries[0].get("options", []) if entries else []
-    text_ = options[0]["text"] if options else None
-    return text_ if text_ and text_ != query.normalize_query(q) else None
-
-
 def _next_cursor(params: SearchParams, hits: list[dict[str, Any]], ranked: list[dict[str, Any]], total: int,
                  grouped: bool) -> str | None:
     """`hits`: the page; `ranked`: its ranked hits (a search_after cursor continues after the last of them)."""
@@ -265,7 +260,7 @@ async def answer(state: State, rt: SearchRuntime, params: SearchParams, expansio
         pinned, steer = await pins.place_pins(client, alias, params, steer)
     bodies = Bodies(params, keys, expansions, grouped, steer)
     first = bodies.build(query.EXACT)
-    groups = len(query.word_groups(params.q, expansions))
+    groups = len(word_groups(params.q, expansions))
     widened = None
     if groups >= query.WIDEN_FROM_GROUPS:
         # Three words or more usually name one product (most such queries find fewer than a page): the widened
@@ -282,7 +277,7 @@ async def answer(state: State, rt: SearchRuntime, params: SearchParams, expansio
         raw, body, total = widened, widened_body, backend.total(widened)
         relaxed = Relaxed(dropped=[], any_word=True)
     elif groups and short:
-        second = await _second_pass(client, alias, bodies, total, widen=widened is None)
+        second = await second_pass(client, alias, bodies, total, widen=widened is None)
         suggestion = second.suggestion
         if second.raw is not None and second.body is not None:
             raw, body, total, corrected = second.raw, second.body, backend.total(second.raw), second.corrected
@@ -296,7 +291,7 @@ async def answer(state: State, rt: SearchRuntime, params: SearchParams, expansio
     models: dict[int, grouping.Model] = {}
     variants = None
     if grouped:
-        filters = {name: clause for name, clause in query.filter_clauses(params).items() if name != "category"}
+        filters = {name: clause for name, clause in filtering.filter_clauses(params).items() if name != "category"}
         facet_counts = facets.model_counts_body(body["query"], params, filters, keys, aggs) \
             if aggs.get(facets.SCOPE_VARIANTS, {}).get("doc_count") else None
         models, variants = await grouping.models_for(state, body, hits, params.sort, facet_counts)
@@ -312,81 +307,6 @@ async def answer(state: State, rt: SearchRuntime, params: SearchParams, expansio
         relaxed=relaxed, next_cursor=_next_cursor(params, hits, ranked, total, grouped), fresh=fresh, took_ms=0.0,
         applied_rules=list(steer.rule_ids),
     )
-
-
-@dataclass(frozen=True)
-class Bodies:
-    """Builds the search bodies of one request (every pass shares its facets, synonyms and grouping)."""
-
-    params: SearchParams
-    keys: Sequence[str]
-    expansions: Mapping[str, tuple[str, ...]]
-    grouped: bool
-    steer: query.Steering = query.NO_STEERING
-
-    def build(self, matching: query.Matching, params: SearchParams | None = None,
-              highlight_also: str | None = None) -> dict[str, Any]:
-        return query.search_body(params or self.params, self.keys, self.expansions, matching,
-                                 highlight_also=highlight_also, grouped=self.grouped, steering=self.steer)
-
-
-@dataclass
-class SecondPass:
-    """What a short first answer was replaced with (`raw` None: keep it), and the spelling suggested."""
-
-    suggestion: str | None
-    raw: dict[str, Any] | None = None
-    body: dict[str, Any] | None = None
-    params: SearchParams | None = None
-    matching: query.Matching = query.EXACT
-    corrected: bool = False
-
-
-async def _second_pass(client: AsyncOpenSearch, alias: str, bodies: Bodies, found: int,
-                       widen: bool = True) -> SecondPass:
-    """The exact words found fewer than RELAX_BELOW products. One light probe (no hits, no facets) counts what
-    each looser reading would find (and, after a dead end, asks for a better spelling), then at most one full
-    search runs, for the best of them (two when a dead end's words never meet; `widen` False: the widened
-    reading already ran beside the first pass and found no more):
-
-    - some found, exactly or with typos: the widened reading (about two thirds of the words; typos tolerated
-      when the exact words found none) when it finds more, so the products matching every word come first and
-      then the rest of their line or their other colors; else typo tolerance;
-    - none found: typo tolerance; else the did-you-mean spelling; else the words no product has are left out and,
-      if the rest still never meet, any word may match (products matching more words first).
-    """
-    params, expansions = bodies.params, bodies.expansions
-    words = [word for word, _ in query.word_groups(params.q, expansions)]  # in the shopper's order
-    multi_word = len(words) > 1
-    widening = query.WIDENED_EXACT if found else query.WIDENED
-    counted = widening if multi_word and (widen or not found) else None
-    probes = query.probe_bodies(params, expansions, counted, dead_end=not found, grouped=bodies.grouped)
-    probe = dict(zip(probes, await backend.search_many(client, alias, list(probes.values()), query.PROBE_FILTER_PATH),
-                     strict=True))
-    suggestion = _suggestion(probe[query.TOLERANT], params.q)
-    tolerant, widened = backend.total(probe[query.TOLERANT]), backend.total(probe.get(query.WIDE, {}))
-    attempts: list[tuple[SearchParams, query.Matching]] = []
-    if widened > max(found, tolerant) and (found or tolerant):  # widening a dead end is the relaxation below
-        attempts.append((params, widening))
-    elif tolerant > found:
-        attempts.append((params, query.TYPO_TOLERANT))
-    elif not found and backend.total(probe[query.SCOPE]):  # else the filters leave no product for any words
-        if suggestion:
-            attempts.append((msgspec.structs.replace(params, q=suggestion, search_after=None, page=1),
-                             query.TYPO_TOLERANT))
-        if multi_word:
-            absent = tuple(dict.fromkeys(w for w in words if not backend.total(probe[f"{query.WORD}{w}"])))
-            if len(absent) < len(set(words)):  # some word matches something: relaxing can find it
-                if absent:
-                    attempts.append((params, query.Matching(typos=True, dropped=absent)))
-                attempts.append((params, query.Matching(typos=True, dropped=absent, any_word=True)))
-    for tried, matching in attempts:
-        also = suggestion if matching.typos and tried is params else None  # highlight the corrected spelling too
-        body = bodies.build(matching, tried, highlight_also=also)
-        raw = await backend.search(client, alias, body, query.SEARCH_FILTER_PATH)
-        if backend.total(raw) > found:
-            return SecondPass(suggestion, raw, body, tried, matching, corrected=tried is not params)
-    return SecondPass(suggestion)
 
 
 def _analytics_filters(params: SearchParams) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from typing import Final
 import msgspec
 from litestar.datastructures import State
 
-from api.search import backend, facets, query, service
+from api.search import backend, facets, filtering, query, service
 from api.search.schemas import (
     MAX_QUERY_LENGTH,
     CategorySuggestion,
@@ -19,6 +19,7 @@ from api.search.schemas import (
     SuggestResponse,
 )
 from api.search.validation import invalid
+from api.search.words import normalize_query
 from indexer import mapping as f
 
 _suggest_decoder = msgspec.json.Decoder(SuggestResponse)
@@ -28,7 +29,7 @@ _encoder = msgspec.json.Encoder()
 def suggest_body(q: str, size: int = 6, scope: Sequence[query.Body] = ()) -> query.Body:
     """Products by as-you-type prefix (fuzzy from 3 characters), brands and category levels from the same hits;
     `scope`: filters the suggestions must stay inside (a scoped search key's)."""
-    text = query.normalize_query(q)
+    text = normalize_query(q)
     fuzzy = len(text.replace(" ", "")) >= 3
     fields = list(query.AUTOCOMPLETE_FIELDS)
     prefix: query.Body = {"multi_match": {"query": text, "type": "bool_prefix", "fields": fields, "operator": "and"}}
@@ -53,15 +54,15 @@ def suggest_body(q: str, size: int = 6, scope: Sequence[query.Body] = ()) -> que
     category_regex = f"(.*/)?{facets.lucene_regex_escape(last)}[^/]*"
     return {
         "size": size,
-        "query": {"bool": {"filter": [query.active_only(), *scope], "should": should, "minimum_should_match": 1}},
+        "query": {"bool": {"filter": [filtering.active_only(), *scope], "should": should, "minimum_should_match": 1}},
         "sort": [{f.IN_STOCK: "desc"}, {"_score": "desc"}, {f.ID: "asc"}],
         "_source": [f.ID, f.SKU, f.NAME, f.BRAND],
         "aggs": {
-            "brands": {"filter": {"bool": {"filter": [query.active_only()], "must": [{"multi_match": {
+            "brands": {"filter": {"bool": {"filter": [filtering.active_only()], "must": [{"multi_match": {
                 "query": text, "type": "bool_prefix", "fields": [f.BRAND], "operator": "and",
                 **({"fuzziness": query.FUZZINESS, "prefix_length": query.PREFIX_LENGTH} if fuzzy else {})}}]}},
                 "aggs": {"values": {"terms": {"field": f.BRAND_KEYWORD, "size": 5}}}},
-            "categories": {"filter": query.active_only(), "aggs": {"values": {"terms": {
+            "categories": {"filter": filtering.active_only(), "aggs": {"values": {"terms": {
                 "field": f.CATEGORY_PATH, "size": 5, "include": category_regex}}}},
         },
     }
@@ -73,7 +74,7 @@ SUGGEST_FILTER_PATH: Final = "took,hits.hits._source,aggregations"
 async def _suggest_uncached(state: State, rt: service.SearchRuntime, q: str, generation: str | None,
                             confined: Sequence[tuple[str, tuple[str, ...]]]) -> SuggestResponse:
     client, alias = state.opensearch, state.settings.index_alias
-    body = suggest_body(q, scope=query.confined_clauses(SearchParams(confined=tuple(confined))))
+    body = suggest_body(q, scope=filtering.confined_clauses(SearchParams(confined=tuple(confined))))
     if await rt.has_variants(client, alias, generation):  # one suggestion per model, not one per color
         body["collapse"] = {"field": f.GROUP_KEY}
     raw = await backend.search(client, alias, body, SUGGEST_FILTER_PATH)
@@ -99,7 +100,7 @@ async def suggest(state: State, q: str, use_cache: bool = True,
     started = time.perf_counter()
     if len(q) > MAX_QUERY_LENGTH:
         raise invalid("q", f"at most {MAX_QUERY_LENGTH} characters")
-    normalized = query.normalize_query(q)
+    normalized = normalize_query(q)
     if not normalized:
         return SuggestResponse(query=q, products=[], brands=[], categories=[], took_ms=0.0)
     rt = service.runtime(state)

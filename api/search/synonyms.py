@@ -18,8 +18,8 @@ from sqlalchemy import Row, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.errors import InvalidInput, NotFound
-from api.search.query import normalize_query
 from api.search.schemas import SynonymCreate, SynonymRead
+from api.search.words import normalize_query
 
 log = logging.getLogger(__name__)
 
