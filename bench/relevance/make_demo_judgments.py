@@ -74,9 +74,10 @@ def demo_products(count: int, seed: int) -> list[DemoProduct]:
 
     Mirrors `db.seed.generate` call for call (same random stream), keeping which product each near copy copies.
     Only the products of their own: the groups' variants come from a random stream of their own
-    (`db.seed.group_context`) and are not judged here.
+    (`db.seed_variants.group_context`) and are not judged here.
     """
-    from db import seed as demo
+    from db import seed_products as demo
+    from db import seed_variants as variants
     from db.quality.engine import RuleSet
     from db.seed_catalog import BRANCHES, LEAVES
 
@@ -86,15 +87,16 @@ def demo_products(count: int, seed: int) -> list[DemoProduct]:
     leaf_by_id = {i + 1: p for i, p in enumerate(paths)}
     recent: deque[tuple[demo.SeededProduct, DemoProduct]] = deque(maxlen=5000)
     out: list[DemoProduct] = []
-    own = demo.own_products(count, demo.plan_groups(demo.group_context(ctx, seed), int(count * demo.VARIANT_SHARE)))
+    planned = variants.plan_groups(variants.group_context(ctx, seed), int(count * variants.VARIANT_SHARE))
+    own = variants.own_products(count, planned)
     for index in range(own):
         if recent and ctx.rng.random() < demo.DUPLICATE_SHARE:
             original, original_info = ctx.rng.choice(recent)
-            product = demo._near_copy(ctx, original, index + 1, index)
+            product = demo.near_copy(ctx, original, index + 1, index)
             info = DemoProduct(product.row["sku"], product.row["name"], original_info.brand, original_info.leaf,
                                product.row["status"], product.row["attributes"], original_info.group)
         else:
-            product = demo._product(ctx, index + 1, index)
+            product = demo.own_product(ctx, index + 1, index)
             row = product.row
             leaf = _leaf_of(row, leaf_by_id, LEAVES)
             brand = row["brand"] or next(b for b in _leaf(leaf, LEAVES).brands if row["name"].startswith(b + " "))
