@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from catalog.settings import PROJECT_ROOT, Settings
-from stack import opensearch_node
+from stack import opensearch_build, opensearch_node
 from stack.processes import Say, StackError, port_is_open
 
 CLUSTER_NAME = "catalog-dev"
@@ -98,7 +98,7 @@ def start(settings: Settings, say: Say = print, lib_dir: Path | None = None) -> 
     if missing:
         if lib_dir is None:
             say("opensearch: assembling the node from Maven Central (cached after the first run) ...")
-            lib_dir = opensearch_node.build(PROJECT_ROOT, settings.stack_dir, progress=say)
+            lib_dir = opensearch_build.build(PROJECT_ROOT, settings.stack_dir, progress=say)
         fresh = [node.name for node in missing if not any(data_dir(settings, node).glob("*"))]
         if fresh and len(members) > 1:
             say(f"opensearch: {', '.join(fresh)} start with no data: `catalog reindex` fills the index from PostgreSQL")

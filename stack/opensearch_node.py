@@ -20,9 +20,9 @@ A node of a cluster (``node=k``, see ``stack/opensearch_cluster.py``) shares ``l
 the rest apart: ``opensearch/nodes/node-k/{home,data,tmp}``, ``logs/opensearch-node-k.log``,
 ``logs/opensearch-node-k/`` and ``run/opensearch-node-k.pid``.
 
-Typical use::
+Building the jars: ``stack/opensearch_build.py``. Typical use::
 
-    lib = build(project_root, stack_dir)
+    lib = opensearch_build.build(project_root, stack_dir)
     pid = start(stack_dir, 9200, 9300, "1g", lib)
     wait_healthy(9200, 120, pid, stack_dir / "logs" / "opensearch.log")
     ...
@@ -32,7 +32,6 @@ Typical use::
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import re
@@ -43,7 +42,6 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
 from pathlib import Path
 from typing import Final
 
@@ -52,11 +50,6 @@ from stack.processes import pid_alive
 OPENSEARCH_VERSION: Final = "2.19.6"
 LAUNCHER_CLASS: Final = "catalog.opensearch.CatalogNode"
 LAUNCHER_JAR: Final = "opensearch-launcher.jar"
-STAMP_FILE: Final = ".build-stamp"
-
-# Relative to the project root.
-POM_PATH: Final = Path("stack/opensearch/pom.xml")
-SOURCE_DIR: Final = Path("stack/opensearch/src")
 
 LOG4J2_PROPERTIES: Final = """\
 # Written by stack/opensearch_node.py; rewritten on every start.
@@ -118,13 +111,13 @@ def _locate_java() -> str | None:
 JAVA_BIN: Final[str | None] = _locate_java()
 
 
-def _opensearch_dir(stack_dir: Path) -> Path:
+def opensearch_dir(stack_dir: Path) -> Path:
     return stack_dir / "opensearch"
 
 
 def _node_dir(stack_dir: Path, node: int | None) -> Path:
     """Home, data and tmp of the single node (None) or of cluster node ``node``."""
-    base = _opensearch_dir(stack_dir)
+    base = opensearch_dir(stack_dir)
     return base if node is None else base / "nodes" / f"node-{node}"
 
 
@@ -153,110 +146,6 @@ def cluster_pid_files(stack_dir: Path) -> dict[int, Path]:
         if number.isdigit():
             found[int(number)] = path
     return dict(sorted(found.items()))
-
-
-# ---------------------------------------------------------------------------
-# build
-
-
-def _source_hash(project_root: Path) -> str:
-    digest = hashlib.sha256()
-    files = [project_root / POM_PATH]
-    files += sorted(p for p in (project_root / SOURCE_DIR).rglob("*") if p.is_file())
-    for path in files:
-        digest.update(str(path.relative_to(project_root)).encode())
-        digest.update(b"\0")
-        digest.update(path.read_bytes())
-        digest.update(b"\0")
-    return digest.hexdigest()
-
-
-def _lib_is_current(lib_dir: Path, source_hash: str) -> bool:
-    try:
-        stamp = json.loads((lib_dir / STAMP_FILE).read_text())
-    except (OSError, ValueError):
-        return False
-    if not isinstance(stamp, dict) or stamp.get("hash") != source_hash:
-        return False
-    jars = stamp.get("jars")
-    if not isinstance(jars, list) or LAUNCHER_JAR not in jars:
-        return False
-    present = {p.name for p in lib_dir.glob("*.jar")}
-    return present == set(jars)
-
-
-def build(project_root: Path, stack_dir: Path, progress: Callable[[str], None] = print) -> Path:
-    """Resolve the OpenSearch jars and compile the launcher into ``<stack>/opensearch/lib``.
-
-    Skipped when the lib dir's stamp matches the current pom.xml and Java sources and
-    the jar set is intact. Returns the lib dir.
-    """
-    project_root = project_root.resolve()
-    stack_dir = stack_dir.resolve()
-    lib_dir = _opensearch_dir(stack_dir) / "lib"
-    source_hash = _source_hash(project_root)
-    if _lib_is_current(lib_dir, source_hash):
-        return lib_dir
-
-    nodes: list[int | None] = [None, *cluster_pid_files(stack_dir)]
-    running = next((pid for node in nodes if (pid := running_pid(stack_dir, node)) is not None), None)
-    if running is not None:
-        raise RuntimeError(
-            f"the OpenSearch launcher sources changed but a node (pid {running}) is running from "
-            f"{lib_dir}: stop it first, then start again to rebuild."
-        )
-    mvn = shutil.which("mvn")
-    if mvn is None:
-        raise RuntimeError("Maven (mvn) is not on PATH: install it, e.g. `apt-get install maven`.")
-    build_dir = _opensearch_dir(stack_dir) / "build"
-    # A stale jar of another version on a `lib/*` classpath breaks the node: start clean.
-    if lib_dir.exists():
-        shutil.rmtree(lib_dir)
-    lib_dir.mkdir(parents=True)
-    progress(
-        f"building OpenSearch {OPENSEARCH_VERSION} launcher with Maven "
-        "(the first build downloads about 50 MB from Maven Central)..."
-    )
-    started = time.monotonic()
-    cmd = [
-        mvn,
-        "-q",
-        "-B",
-        "-Dstyle.color=never",
-        "-f",
-        str(project_root / POM_PATH),
-        f"-Dlauncher.build.dir={build_dir}",
-        f"-DoutputDirectory={lib_dir}",
-        "-DincludeScope=runtime",
-        "package",
-        "dependency:copy-dependencies",
-    ]
-    result = subprocess.run(
-        cmd,
-        cwd=project_root,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        check=False,
-    )
-    if result.returncode != 0:
-        tail = "\n".join(result.stdout.splitlines()[-40:])
-        raise RuntimeError(
-            f"Maven build of the OpenSearch launcher failed (exit {result.returncode}).\n"
-            f"command: {' '.join(cmd)}\n"
-            "Fix what the output below names (network access to Maven Central, a Java 17+ "
-            "JDK for mvn, a compile error in stack/opensearch/src), then start again.\n"
-            f"--- mvn output (tail) ---\n{tail}"
-        )
-    launcher = build_dir / LAUNCHER_JAR
-    if not launcher.is_file():
-        raise RuntimeError(f"Maven succeeded but {launcher} is missing; check stack/opensearch/pom.xml.")
-    shutil.copy2(launcher, lib_dir / LAUNCHER_JAR)
-    jars = sorted(p.name for p in lib_dir.glob("*.jar"))
-    (lib_dir / STAMP_FILE).write_text(json.dumps({"hash": source_hash, "jars": jars}, indent=1))
-    progress(f"built OpenSearch launcher: {len(jars)} jars in {time.monotonic() - started:.0f}s")
-    return lib_dir
 
 
 # ---------------------------------------------------------------------------
