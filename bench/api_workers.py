@@ -35,8 +35,6 @@ from bench.search import (
     BENCH_ALIAS,
     BENCH_DB,
     PassResult,
-    catalog_facts,
-    make_queries,
     merge,
     prepare,
     replay,
@@ -44,6 +42,7 @@ from bench.search import (
     use_environment,
 )
 from bench.search_bodies import record_bodies
+from bench.search_queries import catalog_facts, make_queries
 
 CATALOG = Path(sys.executable).parent / "catalog"
 

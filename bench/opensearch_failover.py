@@ -26,7 +26,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -36,6 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from api.auth.security import issue_token
 from bench.api_process import free_port, start_api
+from bench.failover_report import Phase, Report
 from catalog.settings import PROJECT_ROOT, Settings, get_settings
 from db.migrate import upgrade
 from indexer.client import make_client
@@ -72,67 +73,6 @@ class Options:
     http_port: int = 9400
     """First HTTP port tried; the cluster takes the first `nodes` consecutive free ones from here (and the
     transport ports 100 above)."""
-
-
-@dataclass
-class Phase:
-    name: str
-    latencies_ms: list[float] = field(default_factory=list)
-    failed: int = 0
-
-    def percentile(self, q: float) -> float:
-        if not self.latencies_ms:
-            return 0.0
-        ordered = sorted(self.latencies_ms)
-        return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-
-@dataclass
-class Report:
-    killed: str = ""
-    phases: dict[str, Phase] = field(default_factory=dict)
-    failures: list[str] = field(default_factory=list)
-    """The first failed searches (status and body), for the error message."""
-    writes: int = 0
-    failed_writes: int = 0
-    drift: int = -1
-    pending: int = -1
-    postgres_count: int = -1
-    opensearch_count: int = -1
-    restart_s: float = 0.0
-    """From the restart to the node back in the cluster."""
-    green_s: float = 0.0
-    """From the restart to a green cluster."""
-    nodes_at_end: int = 0
-    status_at_end: str = ""
-    api_dead_node_marks: int = 0
-    """How often the API's client took a node out after a failed connection (each time, it retried elsewhere)."""
-
-    @property
-    def searches(self) -> int:
-        return sum(len(p.latencies_ms) + p.failed for p in self.phases.values())
-
-    @property
-    def failed_searches(self) -> int:
-        return sum(p.failed for p in self.phases.values())
-
-    def lines(self) -> list[str]:
-        out = [f"killed {self.killed} (held the index's primary shard) with SIGKILL"]
-        for phase in self.phases.values():
-            out.append(
-                f"  {phase.name:<9} {len(phase.latencies_ms) + phase.failed:6d} searches, {phase.failed} failed, "
-                f"p50 {phase.percentile(0.50):7.1f} ms, p99 {phase.percentile(0.99):7.1f} ms"
-            )
-        out.append(f"failed searches: {self.failed_searches} of {self.searches} "
-                   f"(the API's client left a dead node out {self.api_dead_node_marks} times, retrying elsewhere)")
-        out.append(f"writes: {self.writes} acknowledged by the API, {self.failed_writes} refused")
-        out.append(
-            f"catalog verify: drift {self.drift}, pending {self.pending}, "
-            f"PostgreSQL {self.postgres_count} = OpenSearch {self.opensearch_count}"
-        )
-        out.append(f"restart: node back in the cluster after {self.restart_s:.1f}s, green after {self.green_s:.1f}s")
-        out.append(f"cluster at the end: {self.status_at_end}, {self.nodes_at_end} nodes")
-        return out
 
 
 # --- an isolated cluster, database and alias --------------------------------------------------------------------
