@@ -31,14 +31,11 @@ import argparse
 import contextlib
 import json
 import logging
-import math
 import sys
 import time
 import uuid
-from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -46,6 +43,18 @@ import httpx
 import psycopg
 
 from bench.bulk_import import prepare_database
+from bench.relevance.metrics import (
+    TOLERANCE,
+    TOP,
+    Hit,
+    Judged,
+    QueryResult,
+    compare,
+    figures,
+    format_table,
+    score,
+)
+from bench.relevance.products import check, import_products, load_products
 
 if TYPE_CHECKING:
     from litestar import Litestar
@@ -54,7 +63,6 @@ if TYPE_CHECKING:
     from catalog.settings import Settings
 
 HERE = Path(__file__).resolve().parent
-PRODUCTS_FILE = HERE / "products.jsonl"
 JUDGMENT_FILES = (HERE / "judgments.jsonl", HERE / "demo_judgments.jsonl")
 DEMO_RULES_FILE = HERE / "demo_rules.json"
 """Merchandising rules a merchandiser of this catalog would plausibly run (boosts, a launch pin, a withdrawn SKU):
@@ -64,32 +72,7 @@ DEFAULT_DB = "catalog_relevance"
 DEFAULT_ALIAS = "relevance_products"
 DEFAULT_DEMO_PRODUCTS = 3000  # demo_judgments.jsonl is generated for this N and seed 42
 DEMO_SEED = 42
-TOLERANCE = 0.01
-TOP = 10
-# Kinds whose MRR counts the product the query names (grade 3); the others count the first grade >= 2.
-NAMED_PRODUCT_KINDS = frozenset({"exact_name", "typo", "color_variant"})
-SYSTEMS = ("search", "rules", "bm25")
-SYSTEM_TITLES = {"search": "/search", "rules": "/search+rules", "bm25": "BM25"}
 BM25_FIELDS = ["name^3", "brand^2", "description"]
-
-# The electronics tree the hand-written products live in (the demo seed already has electronics/mobile with
-# Smartphones and Headphones, electronics/computers, ...). Path -> display name.
-CATEGORIES = {
-    "electronics/mobile/cell-phone-cases": "Cell Phone Cases",
-    "electronics/mobile/chargers": "Chargers",
-    "electronics/mobile/car-chargers": "Car Chargers",
-    "electronics/mobile/car-mounts": "Car Mounts",
-    "electronics/mobile/cables": "Cables",
-    "electronics/mobile/screen-protectors": "Screen Protectors",
-    "electronics/mobile/power-banks": "Power Banks",
-    "electronics/mobile/travel-adapters": "Travel Adapters",
-    "electronics/mobile/portable-speakers": "Portable Speakers",
-    "electronics/mobile/phone-grips": "Phone Grips",
-    "electronics/mobile/vr-headsets": "VR Headsets",
-    "electronics/computers/memory-card-readers": "Memory Card Readers",
-    "electronics/computers/memory-cards": "Memory Cards",
-    "electronics/computers/tablet-keyboards": "Tablet Keyboards",
-}
 
 Say = Callable[[str], None]
 
@@ -108,13 +91,6 @@ def settings_for(database: str, alias: str) -> Settings:
 # --- judgments -------------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Judged:
-    query: str
-    kind: str
-    relevant: dict[str, int]  # SKU -> grade 1..3
-
-
 def load_judgments(paths: Sequence[Path] = JUDGMENT_FILES) -> list[Judged]:
     judged = []
     for path in paths:
@@ -127,10 +103,6 @@ def load_judgments(paths: Sequence[Path] = JUDGMENT_FILES) -> list[Judged]:
                 raise SystemExit(f"{path.name}:{number}: grades must be 1, 2 or 3 ({row['query']!r})")
             judged.append(Judged(row["query"], row["kind"], relevant))
     return judged
-
-
-def load_products(path: Path = PRODUCTS_FILE) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
 # --- the scratch catalog ------------------------------------------------------------------------------------
@@ -151,46 +123,6 @@ def drop(settings: Settings) -> None:
     from indexer.mapping import template_name
 
     httpx.delete(f"{settings.opensearch_url}/_index_template/{template_name(settings.index_alias)}", timeout=30)
-
-
-def _check(response: httpx.Response, what: str) -> Any:
-    if response.status_code >= 300:
-        raise SystemExit(f"{what}: HTTP {response.status_code} {response.text[:500]}")
-    return response.json()
-
-
-def import_products(client: TestClient[Litestar], headers: dict[str, str], products: list[dict[str, Any]]) -> int:
-    """The category tree, the products (one NDJSON bulk request) and their stock, through the API."""
-    existing = {c["path"]: c["id"] for c in _check(client.get("/categories", headers=headers), "GET /categories")}
-    wanted = sorted({p["category"] for p in products}, key=lambda path: path.count("/"))
-    for path in wanted:
-        parts = path.split("/")
-        for depth in range(1, len(parts) + 1):
-            sub = "/".join(parts[:depth])
-            if sub in existing:
-                continue
-            if sub not in CATEGORIES:
-                raise SystemExit(f"products.jsonl uses category {sub!r}: add its name to CATEGORIES in run.py")
-            parent = existing.get("/".join(parts[:depth - 1])) if depth > 1 else None
-            body = {"slug": parts[depth - 1], "name": CATEGORIES[sub], "parent_id": parent}
-            created = _check(client.post("/categories", json=body, headers=headers), f"POST /categories {sub}")
-            existing[sub] = created["id"]
-    items = []
-    for p in products:
-        item = {k: v for k, v in p.items() if k not in ("category", "stock")}
-        item["category_id"] = existing[p["category"]]
-        items.append(json.dumps(item))
-    result = _check(client.post("/products/bulk", content="\n".join(items).encode(),
-                                headers={**headers, "content-type": "application/x-ndjson"}), "POST /products/bulk")
-    errors = [i for i in result["items"] if i["status"] == "error"]
-    if errors:
-        raise SystemExit(f"POST /products/bulk refused {len(errors)} items, e.g. {errors[:3]}")
-    ids = {i["sku"]: i["id"] for i in result["items"]}
-    warehouse = _check(client.get("/warehouses", headers=headers), "GET /warehouses")[0]["id"]
-    for p in products:
-        body = {"warehouse_id": warehouse, "on_hand": int(p.get("stock", 0)), "reserved": 0}
-        _check(client.put(f"/products/{ids[p['sku']]}/stock", json=body, headers=headers), f"stock of {p['sku']}")
-    return len(products)
 
 
 def prepare(settings: Settings, client: TestClient[Litestar], demo_products: int, say: Say = _say) -> None:
@@ -217,19 +149,13 @@ def prepare(settings: Settings, client: TestClient[Litestar], demo_products: int
 # --- the two systems -------------------------------------------------------------------------------------------
 
 
-@dataclass
-class Hit:
-    sku: str
-    category: str | None  # the product's own (deepest) category path
-
-
 def _leaf(paths: Sequence[str] | None) -> str | None:
     return max(paths, key=len) if paths else None
 
 
 def search_hits(client: TestClient[Litestar], query: str) -> list[Hit]:
     response = client.get("/search", params={"q": query, "per_page": TOP}, headers={"Cache-Control": "no-cache"})
-    body = _check(response, f"/search?q={query}")
+    body = check(response, f"/search?q={query}")
     return [Hit(item["sku"], _leaf(item["category_path"])) for item in body["items"]][:TOP]
 
 
@@ -246,117 +172,8 @@ def bm25_body(query: str) -> dict[str, Any]:
 
 def bm25_hits(http: httpx.Client, settings: Settings, query: str) -> list[Hit]:
     response = http.post(f"{settings.opensearch_url}/{settings.index_alias}/_search", json=bm25_body(query))
-    body = _check(response, f"BM25 {query!r}")
+    body = check(response, f"BM25 {query!r}")
     return [Hit(h["_source"]["sku"], _leaf(h["_source"].get("category_path"))) for h in body["hits"]["hits"]]
-
-
-# --- metrics -----------------------------------------------------------------------------------------------------
-
-
-def target_grade(judged: Judged) -> int:
-    """MRR's "relevant": the named product (3) for exact-name kinds, else grade >= 2 (or the best grade judged)."""
-    wanted = 3 if judged.kind in NAMED_PRODUCT_KINDS else 2
-    return min(wanted, max(judged.relevant.values()))
-
-
-def reciprocal_rank(judged: Judged, skus: Sequence[str]) -> float:
-    goal = target_grade(judged)
-    for rank, sku in enumerate(skus[:TOP], 1):
-        if judged.relevant.get(sku, 0) >= goal:
-            return 1.0 / rank
-    return 0.0
-
-
-def _dcg(grades: Sequence[int]) -> float:
-    return sum((2 ** g - 1) / math.log2(rank + 1) for rank, g in enumerate(grades[:TOP], 1))
-
-
-def ndcg(judged: Judged, skus: Sequence[str]) -> float:
-    ideal = _dcg(sorted(judged.relevant.values(), reverse=True))
-    return _dcg([judged.relevant.get(sku, 0) for sku in skus]) / ideal if ideal else 0.0
-
-
-def target_category(judged: Judged, category_of: dict[str, str | None]) -> str | None:
-    """The category most of the query's relevant products are in, each product counted by its gain 2^g - 1."""
-    weight: Counter[str] = Counter()
-    for sku, grade in judged.relevant.items():
-        if (category := category_of.get(sku)) is not None:
-            weight[category] += 2 ** grade - 1
-    return max(sorted(weight), key=lambda c: weight[c]) if weight else None
-
-
-def category_precision(target: str, hits: Sequence[Hit]) -> float:
-    """Share of the top-10 hits in the target category; 0 when nothing came back."""
-    return sum(h.category == target for h in hits[:TOP]) / len(hits[:TOP]) if hits else 0.0
-
-
-@dataclass
-class QueryResult:
-    judged: Judged
-    hits: dict[str, list[Hit]] = field(default_factory=dict)
-    rr: dict[str, float] = field(default_factory=dict)
-    ndcg: dict[str, float] = field(default_factory=dict)
-    cat: dict[str, float | None] = field(default_factory=dict)
-
-
-def by_model(judged: Judged, model_of: dict[str, str]) -> Judged:
-    """The judgments per model: the variants of one product group are one thing to a shopper (grouped search
-    shows the model once), so the group takes its best-graded variant's grade."""
-    relevant: dict[str, int] = {}
-    for sku, grade in judged.relevant.items():
-        key = model_of.get(sku, sku)
-        relevant[key] = max(grade, relevant.get(key, 0))
-    return Judged(judged.query, judged.kind, relevant)
-
-
-def models_in(hits: Sequence[Hit], model_of: dict[str, str]) -> list[str]:
-    """The models the hits show, in order, each once (an ungrouped system may list several of its variants)."""
-    return list(dict.fromkeys(model_of.get(h.sku, h.sku) for h in hits))
-
-
-def score(results: list[QueryResult], category_of: dict[str, str | None], model_of: dict[str, str]) -> None:
-    """Each system's figures per query, counted per model (`by_model`); a product of its own is its own model."""
-    for r in results:
-        target = target_category(r.judged, category_of)
-        judged = by_model(r.judged, model_of)
-        for system, hits in r.hits.items():
-            models = models_in(hits, model_of)
-            r.rr[system] = reciprocal_rank(judged, models)
-            r.ndcg[system] = ndcg(judged, models)
-            r.cat[system] = category_precision(target, hits) if target else None
-
-
-def _mean(values: Sequence[float]) -> float:
-    return sum(values) / len(values) if values else float("nan")
-
-
-def summarize(results: Sequence[QueryResult], system: str) -> dict[str, float]:
-    cats = [c for r in results if (c := r.cat[system]) is not None]
-    return {
-        "queries": len(results),
-        "ndcg@10": round(_mean([r.ndcg[system] for r in results]), 4),
-        "mrr@10": round(_mean([r.rr[system] for r in results]), 4),
-        "zero_result_rate": round(_mean([float(not r.hits[system]) for r in results]), 4),
-        "category_precision@10": round(_mean(cats), 4),
-    }
-
-
-def figures(results: Sequence[QueryResult], meta: dict[str, Any]) -> dict[str, Any]:
-    kinds = sorted({r.judged.kind for r in results})
-    out: dict[str, Any] = {"meta": meta}
-    for system in SYSTEMS:
-        out[system] = {
-            "overall": summarize(results, system),
-            "kinds": {k: summarize([r for r in results if r.judged.kind == k], system) for k in kinds},
-        }
-    out["search_zero_results"] = [r.judged.query for r in results if not r.hits["search"]]
-    out["per_query"] = [
-        {"query": r.judged.query, "kind": r.judged.kind,
-         **{f"{s}_ndcg": round(r.ndcg[s], 4) for s in SYSTEMS}, **{f"{s}_rr": round(r.rr[s], 4) for s in SYSTEMS},
-         **{f"{s}_hits": len(r.hits[s]) for s in SYSTEMS}, "search_top": [h.sku for h in r.hits["search"][:3]]}
-        for r in results
-    ]
-    return out
 
 
 # --- the run -------------------------------------------------------------------------------------------------
@@ -377,7 +194,6 @@ def quiet_logs() -> Iterator[None]:
     finally:
         for logger, level in zip(loggers, levels, strict=True):
             logger.setLevel(level)
-
 
 
 def run_queries(client: TestClient[Litestar], settings: Settings, judged: list[Judged], say: Say = _say,
@@ -406,7 +222,7 @@ def with_demo_rules(client: TestClient[Litestar], settings: Settings, results: l
 
     headers = {"Authorization": f"Bearer {issue_token(settings, uuid.uuid4(), ['admin'])}"}
     rules = json.loads(DEMO_RULES_FILE.read_text())
-    created = [_check(client.post("/search/rules", json=rule, headers=headers), f"rule {rule['name']!r}")["id"]
+    created = [check(client.post("/search/rules", json=rule, headers=headers), f"rule {rule['name']!r}")["id"]
                for rule in rules]
     say(f"  {len(created)} demo rules in force ({DEMO_RULES_FILE.name})")
     try:
@@ -465,37 +281,6 @@ def evaluate(database: str = DEFAULT_DB, alias: str = DEFAULT_ALIAS, demo_produc
     meta = {"queries": len(judged), "demo_products": demo_products, "demo_seed": DEMO_SEED,
             "hand_written_products": len(load_products()), "seconds": round(seconds, 1)}
     return figures(results, meta)
-
-
-def format_table(fig: dict[str, Any]) -> str:
-    s, b, ruled = fig["search"], fig["bm25"], fig["rules"]
-    metrics = [("nDCG@10", "ndcg@10"), ("MRR@10", "mrr@10"), ("zero-result rate", "zero_result_rate"),
-               ("category precision@10", "category_precision@10")]
-    lines = [f"{'overall (' + str(s['overall']['queries']) + ' queries)':<34}{'/search':>9}{'BM25':>9}"
-             f"{'/search+rules':>15}"]
-    for title, key in metrics:
-        lines.append(f"{'  ' + title:<34}{s['overall'][key]:>9.3f}{b['overall'][key]:>9.3f}"
-                     f"{ruled['overall'][key]:>15.3f}")
-    lines.append("")
-    header = (f"{'kind':<16}{'n':>5}   {'nDCG@10':^17}   {'MRR@10':^17}   {'zero results':^17}   "
-              f"{'cat. prec@10':^17}")
-    lines += [header, f"{'':<21}   " + "   ".join([f"{'/search':>8} {'BM25':>8}"] * 4)]
-    for kind in s["kinds"]:
-        ks, kb = s["kinds"][kind], b["kinds"][kind]
-        cells = "   ".join(f"{ks[key]:>8.3f} {kb[key]:>8.3f}" for _, key in metrics)
-        lines.append(f"{kind:<16}{ks['queries']:>5}   {cells}")
-    return "\n".join(lines)
-
-
-def compare(fig: dict[str, Any], baseline_path: Path) -> tuple[bool, str]:
-    """(ok, message): not ok when /search's overall nDCG@10 is more than TOLERANCE below the baseline's."""
-    baseline = json.loads(baseline_path.read_text())
-    was = float(baseline["search"]["overall"]["ndcg@10"])
-    now = float(fig["search"]["overall"]["ndcg@10"])
-    message = f"/search nDCG@10 {now:.4f} vs baseline {was:.4f} ({now - was:+.4f}; {baseline_path})"
-    if now < was - TOLERANCE:
-        return False, f"RELEVANCE REGRESSION: {message}: more than {TOLERANCE} below the baseline"
-    return True, message
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
