@@ -13,7 +13,9 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-RUN_ID = uuid.uuid4().hex[:8]
+# Before any project import: catalog.settings reads these. tests.helpers.run imports nothing of the project.
+from tests.helpers.run import RUN_ID, TEST_PASSWORD
+
 os.environ["CATALOG_ENVIRONMENT"] = "test"
 os.environ["CATALOG_POSTGRES_DB"] = f"catalog_test_{RUN_ID}"
 os.environ["CATALOG_INDEX_ALIAS"] = f"test_{RUN_ID}_products"
@@ -22,9 +24,10 @@ os.environ["CATALOG_S3_BUCKET"] = f"test-{RUN_ID}-media"  # `catalog media gc` m
 os.environ.setdefault("CATALOG_RATE_LIMIT_PER_MINUTE", "1000000")
 os.environ.setdefault("CATALOG_AUTH_RATE_LIMIT_PER_MINUTE", "1000000")
 
-from sqlalchemy import Engine, create_engine  # noqa: E402
+from sqlalchemy import Engine, create_engine
 
-from catalog.settings import Settings, get_settings  # noqa: E402
+from catalog.settings import Settings, get_settings
+from tests.helpers.catalog_rows import CatalogRows
 
 if TYPE_CHECKING:
     from litestar import Litestar
@@ -113,8 +116,6 @@ def users_by_role(engine: Engine, settings: Settings) -> dict[str, uuid.UUID]:
     return ids
 
 
-TEST_PASSWORD = "correct horse battery staple"
-
 
 @pytest.fixture(scope="session")
 def auth_headers(users_by_role: dict[str, uuid.UUID], settings: Settings) -> Callable[[str], dict[str, str]]:
@@ -129,8 +130,6 @@ def auth_headers(users_by_role: dict[str, uuid.UUID], settings: Settings) -> Cal
 
 
 # --- indexer fixtures ---
-
-from typing import Any  # noqa: E402
 
 if TYPE_CHECKING:
     from opensearchpy import OpenSearch
@@ -165,83 +164,6 @@ def os_client(stack: Settings) -> Iterator[OpenSearch]:
     os_client = make_client(stack)
     yield os_client
     os_client.close()
-
-
-class CatalogRows:
-    """Writes catalog rows straight to PostgreSQL (the triggers queue the outbox changes)."""
-
-    def __init__(self, dsn: str) -> None:
-        import psycopg
-
-        self.conn = psycopg.connect(dsn, autocommit=True)
-
-    def product(self, **fields: Any) -> int:
-        from psycopg.types.json import Jsonb
-
-        token = uuid.uuid4().hex[:12]
-        row = {
-            "sku": f"SKU-{token}",
-            "name": f"Product {token}",
-            "price": "19.99",
-            "currency": "USD",
-            "status": "active",
-            **fields,
-        }
-        for key in ("attributes", "images"):
-            if key in row:
-                row[key] = Jsonb(row[key])
-        columns = ", ".join(row)
-        values = ", ".join(f"%({k})s" for k in row)
-        sql = f"INSERT INTO products ({columns}) VALUES ({values}) RETURNING id"
-        found = self.conn.execute(sql, row).fetchone()
-        assert found is not None
-        return int(found[0])
-
-    def update(self, product_id: int, **fields: Any) -> None:
-        assignments = ", ".join(f"{k} = %({k})s" for k in fields)
-        sql = f"UPDATE products SET {assignments} WHERE id = %(id)s"
-        self.conn.execute(sql, {**fields, "id": product_id})
-
-    def delete(self, product_id: int) -> None:
-        self.conn.execute("DELETE FROM products WHERE id = %s", (product_id,))
-
-    def category(self, path: str) -> int:
-        """The category at `path` ("a/b"), creating it and its parents as needed."""
-        parent: int | None = None
-        parts = path.split("/")
-        for depth in range(len(parts)):
-            sub = "/".join(parts[: depth + 1])
-            found = self.conn.execute(
-                "INSERT INTO categories (parent_id, slug, name, path, depth) VALUES (%s, %s, %s, %s, %s) "
-                "ON CONFLICT (path) DO UPDATE SET depth = excluded.depth RETURNING id",
-                (parent, parts[depth], parts[depth].replace("-", " ").title(), sub, depth),
-            ).fetchone()
-            assert found is not None
-            parent = int(found[0])
-        assert parent is not None
-        return parent
-
-    def stock(self, product_id: int, on_hand: int, reserved: int = 0, warehouse: str = "MAIN") -> None:
-        found = self.conn.execute(
-            "INSERT INTO warehouses (code, name) VALUES (%s, %s) "
-            "ON CONFLICT (code) DO UPDATE SET name = excluded.name RETURNING id",
-            (warehouse, warehouse.title()),
-        ).fetchone()
-        assert found is not None
-        self.conn.execute(
-            "INSERT INTO inventory (product_id, warehouse_id, on_hand, reserved) VALUES (%s, %s, %s, %s) "
-            "ON CONFLICT (product_id, warehouse_id) DO UPDATE SET on_hand = excluded.on_hand, "
-            "reserved = excluded.reserved",
-            (product_id, found[0], on_hand, reserved),
-        )
-
-    def version(self, product_id: int) -> int | None:
-        found = self.conn.execute("SELECT version FROM products WHERE id = %s", (product_id,)).fetchone()
-        return int(found[0]) if found else None
-
-    def scalar(self, sql: str, params: Any = None) -> Any:
-        found = self.conn.execute(sql, params).fetchone()
-        return found[0] if found else None
 
 
 @pytest.fixture

@@ -1,0 +1,1 @@
+"""The HTTP API (api/): products, categories, inventory, users, security, limits, groups, quality, fuzzing."""

@@ -1,0 +1,1 @@
+"""The benchmarks' harnesses run as tests (bench/): search relevance against its baseline."""

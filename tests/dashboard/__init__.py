@@ -1,0 +1,1 @@
+"""The Streamlit dashboard (dashboard/): every page through AppTest, the facts it reads, a real browser."""

@@ -1,0 +1,1 @@
+"""The outbox indexer (indexer/): streaming, reindex, several indexers at once, crash recovery."""
