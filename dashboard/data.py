@@ -15,7 +15,8 @@ or CATALOG_POSTGRES_REPLICA=true) and answering, else the primary; the choice is
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Callable
+from typing import Concatenate, ParamSpec, TypeVar
 
 import pandas as pd
 import streamlit as st
@@ -27,11 +28,13 @@ from dashboard import search_analytics, search_data
 from db import analytics, media_reports, quality_groups, replication
 from db import session as db_session
 from db.analytics.common import Filters
-from db.analytics.quality import WorstFilter
 from db.replication import ReplicaLag
 from db.session import ReadSource
 
 log = logging.getLogger(__name__)
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 TTL_SECONDS = 60
 STATEMENT_TIMEOUT_MS = 30_000
@@ -60,6 +63,24 @@ def _engine_for(url: str) -> Engine:
 def engine() -> Engine:
     """Where the pages read (see `read_source`)."""
     return _engine_for(read_source().url)
+
+
+def _read(query: Callable[Concatenate[Engine, P], R], ttl: int = TTL_SECONDS,
+          spinner: bool | str = False) -> Callable[P, R]:
+    """`query` (a db.analytics-style function taking the engine first) run on the read engine, its result kept for
+    `ttl` seconds per argument tuple: the one shape of every cached wrapper the pages call.
+
+    Each wrapper is its own cache: Streamlit keys a cached function by its module, qualified name and source, and
+    the qualified name is set to the query's (one `cached` source would otherwise be one cache for all of them).
+    """
+    def cached(*args: P.args, **kwargs: P.kwargs) -> R:
+        return query(engine(), *args, **kwargs)
+
+    cached.__name__ = query.__name__
+    cached.__qualname__ = f"{query.__module__}.{query.__qualname__}"
+    cached.__doc__ = query.__doc__
+    wrapped: Callable[P, R] = st.cache_data(ttl=ttl, show_spinner=spinner)(cached)
+    return wrapped
 
 
 def primary_engine() -> Engine:
@@ -171,76 +192,29 @@ def compact_facts() -> None:
 # --- filter options (they change rarely) --------------------------------------------------------------------
 
 
-@st.cache_data(ttl=TTL_SECONDS * 5, show_spinner=False)
-def categories() -> pd.DataFrame:
-    return analytics.categories(engine())
-
-
-@st.cache_data(ttl=TTL_SECONDS * 5, show_spinner=False)
-def brands() -> list[str]:
-    return analytics.brands(engine())
-
-
-@st.cache_data(ttl=TTL_SECONDS * 5, show_spinner=False)
-def warehouses() -> pd.DataFrame:
-    return analytics.warehouses(engine())
+categories = _read(analytics.categories, ttl=TTL_SECONDS * 5)
+brands = _read(analytics.brands, ttl=TTL_SECONDS * 5)
+warehouses = _read(analytics.warehouses, ttl=TTL_SECONDS * 5)
 
 
 # --- overview and inventory -------------------------------------------------------------------------------------
 
 
-@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
-def status_counts(f: Filters) -> pd.DataFrame:
-    return analytics.status_counts(engine(), f)
-
-
-@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
-def catalog_kpis(f: Filters) -> dict[str, Any]:
-    return analytics.catalog_kpis(engine(), f)
-
-
-@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
-def changes_24h() -> pd.DataFrame:
-    return analytics.changes_24h(engine())
-
-
-@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
-def stock_kpis(f: Filters) -> pd.DataFrame:
-    return analytics.stock_kpis(engine(), f)
-
-
-@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
-def stock_by_category(f: Filters) -> pd.DataFrame:
-    return analytics.stock_by_category(engine(), f)
-
-
-@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
-def stock_by_warehouse(f: Filters) -> pd.DataFrame:
-    return analytics.stock_by_warehouse(engine(), f)
-
-
-@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
-def low_stock(f: Filters, threshold: int, limit: int) -> tuple[int, pd.DataFrame]:
-    return analytics.low_stock(engine(), f, threshold, limit)
-
-
-@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
-def models_stock(f: Filters, search: str | None, limit: int) -> pd.DataFrame:
-    return quality_groups.models_stock(engine(), f, search, limit)
-
-
-@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
-def model_variants_stock(group_id: int, warehouse_id: int | None) -> pd.DataFrame:
-    return quality_groups.group_variants_stock(engine(), group_id, warehouse_id)
+status_counts = _read(analytics.status_counts)
+catalog_kpis = _read(analytics.catalog_kpis)
+changes_24h = _read(analytics.changes_24h)
+stock_kpis = _read(analytics.stock_kpis)
+stock_by_category = _read(analytics.stock_by_category)
+stock_by_warehouse = _read(analytics.stock_by_warehouse)
+low_stock = _read(analytics.low_stock)
+models_stock = _read(quality_groups.models_stock)
+model_variants_stock = _read(quality_groups.group_variants_stock)
 
 
 # --- pricing ----------------------------------------------------------------------------------------------------
 
 
-@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
-def price_overview(f: Filters) -> analytics.PriceOverview:
-    """Currencies, per-category percentiles and histograms of every currency: one query for all three."""
-    return analytics.price_overview(engine(), f)
+price_overview = _read(analytics.price_overview)
 
 
 def currencies(f: Filters) -> pd.DataFrame:
@@ -255,80 +229,30 @@ def price_histogram(f: Filters, currency: str) -> pd.DataFrame:
     return price_overview(f).histogram_for(currency)
 
 
-@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
-def price_changes_daily(f: Filters, currency: str) -> pd.DataFrame:
-    return analytics.price_changes_daily(engine(), f, currency)
-
-
-@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
-def biggest_movers(f: Filters, currency: str, limit: int) -> pd.DataFrame:
-    return analytics.biggest_movers(engine(), f, currency, limit)
+price_changes_daily = _read(analytics.price_changes_daily)
+biggest_movers = _read(analytics.biggest_movers)
 
 
 # --- catalog quality --------------------------------------------------------------------------------------------
 
 
-@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
-def quality_kpis(f: Filters) -> dict[str, Any]:
-    return analytics.quality_kpis(engine(), f)
-
-
-@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
-def completeness_by_category(f: Filters) -> pd.DataFrame:
-    return analytics.completeness_by_category(engine(), f)
-
-
-@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
-def missing_fields(f: Filters) -> pd.DataFrame:
-    return analytics.missing_fields(engine(), f)
-
-
-@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
-def worst_records(f: Filters, w: WorstFilter, limit: int) -> pd.DataFrame:
-    return analytics.worst_records(engine(), f, w, limit)
-
-
-@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
-def product_card(product_id: int) -> dict[str, Any] | None:
-    return media_reports.product_card(engine(), product_id)
-
-
-@st.cache_data(ttl=TTL_SECONDS, show_spinner="Looking for likely duplicates …")
-def duplicates(f: Filters) -> tuple[int, pd.DataFrame]:
-    return analytics.duplicates(engine(), f)
-
-
-@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
-def models_quality(f: Filters, incomplete_only: bool, search: str | None, limit: int) -> pd.DataFrame:
-    return quality_groups.models_quality(engine(), f, incomplete_only, search, limit)
-
-
-@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
-def model_variants_quality(group_id: int) -> pd.DataFrame:
-    return quality_groups.group_variants_quality(engine(), group_id)
-
-
-@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
-def quality_trend(f: Filters) -> pd.DataFrame:
-    return analytics.quality_trend(engine(), f)
+quality_kpis = _read(analytics.quality_kpis)
+completeness_by_category = _read(analytics.completeness_by_category)
+missing_fields = _read(analytics.missing_fields)
+worst_records = _read(analytics.worst_records)
+product_card = _read(media_reports.product_card)
+duplicates = _read(analytics.duplicates, spinner="Looking for likely duplicates …")
+models_quality = _read(quality_groups.models_quality)
+model_variants_quality = _read(quality_groups.group_variants_quality)
+quality_trend = _read(analytics.quality_trend)
 
 
 # --- search insights --------------------------------------------------------------------------------------------
 
 
-@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
-def search_kpis(f: Filters) -> dict[str, Any]:
-    return analytics.search_kpis(engine(), f)
-
-
-@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
-def top_queries(f: Filters, zero_results_only: bool) -> pd.DataFrame:
-    return analytics.top_queries(engine(), f, zero_results_only)
-
-
-@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
-def searches_daily(f: Filters) -> pd.DataFrame:
-    return analytics.searches_daily(engine(), f)
+search_kpis = _read(analytics.search_kpis)
+top_queries = _read(analytics.top_queries)
+searches_daily = _read(analytics.searches_daily)
 
 
 @st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
@@ -341,21 +265,7 @@ def attribute_names(f: Filters) -> list[str]:
     return search_data.attribute_names(search_client(), index_alias(), f)
 
 
-@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
-def engagement_kpis(f: Filters) -> dict[str, Any]:
-    return search_analytics.engagement_kpis(engine(), f)
-
-
-@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
-def query_engagement(f: Filters) -> pd.DataFrame:
-    return search_analytics.query_engagement(engine(), f)
-
-
-@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
-def no_click_queries(f: Filters) -> pd.DataFrame:
-    return search_analytics.no_click_queries(engine(), f)
-
-
-@st.cache_data(ttl=TTL_SECONDS, show_spinner=False)
-def rule_effect() -> pd.DataFrame:
-    return search_analytics.rule_effect(engine())
+engagement_kpis = _read(search_analytics.engagement_kpis)
+query_engagement = _read(search_analytics.query_engagement)
+no_click_queries = _read(search_analytics.no_click_queries)
+rule_effect = _read(search_analytics.rule_effect)
