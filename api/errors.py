@@ -33,10 +33,18 @@ log = logging.getLogger("catalog.api")
 
 
 class CatalogError(Exception):
-    """Base of every error the API reports on purpose."""
+    """Base of every error the API reports on purpose. A kind of error names its HTTP status and default code
+    once, in its class line: `class NotFound(CatalogError, status=HTTP_404_NOT_FOUND, code="NOT_FOUND")`."""
 
     status_code = HTTP_400_BAD_REQUEST
     code = "BAD_REQUEST"
+
+    def __init_subclass__(cls, *, status: int | None = None, code: str | None = None, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if status is not None:
+            cls.status_code = status
+        if code is not None:
+            cls.code = code
 
     def __init__(
         self,
@@ -54,39 +62,13 @@ class CatalogError(Exception):
             self.code = code
 
 
-class InvalidInput(CatalogError):
-    status_code = HTTP_400_BAD_REQUEST
-    code = "VALIDATION_ERROR"
-
-
-class Unauthorized(CatalogError):
-    status_code = HTTP_401_UNAUTHORIZED
-    code = "NOT_AUTHENTICATED"
-
-
-class Forbidden(CatalogError):
-    status_code = HTTP_403_FORBIDDEN
-    code = "FORBIDDEN"
-
-
-class NotFound(CatalogError):
-    status_code = HTTP_404_NOT_FOUND
-    code = "NOT_FOUND"
-
-
-class Conflict(CatalogError):
-    status_code = HTTP_409_CONFLICT
-    code = "CONFLICT"
-
-
-class PreconditionFailed(CatalogError):
-    status_code = HTTP_412_PRECONDITION_FAILED
-    code = "VERSION_MISMATCH"
-
-
-class ServiceUnavailable(CatalogError):
-    status_code = HTTP_503_SERVICE_UNAVAILABLE
-    code = "SERVICE_UNAVAILABLE"
+class InvalidInput(CatalogError, status=HTTP_400_BAD_REQUEST, code="VALIDATION_ERROR"): ...
+class Unauthorized(CatalogError, status=HTTP_401_UNAUTHORIZED, code="NOT_AUTHENTICATED"): ...
+class Forbidden(CatalogError, status=HTTP_403_FORBIDDEN, code="FORBIDDEN"): ...
+class NotFound(CatalogError, status=HTTP_404_NOT_FOUND, code="NOT_FOUND"): ...
+class Conflict(CatalogError, status=HTTP_409_CONFLICT, code="CONFLICT"): ...
+class PreconditionFailed(CatalogError, status=HTTP_412_PRECONDITION_FAILED, code="VERSION_MISMATCH"): ...
+class ServiceUnavailable(CatalogError, status=HTTP_503_SERVICE_UNAVAILABLE, code="SERVICE_UNAVAILABLE"): ...
 
 
 def error_body(code: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -130,25 +112,29 @@ def _field_name(problem: dict[str, Any], message: str) -> str:
     return key or "body"
 
 
-def handle_catalog_error(_: Request[Any, Any, Any], exc: CatalogError) -> Response[dict[str, Any]]:
+def _catalog_response(exc: CatalogError) -> Response[dict[str, Any]]:
     return _response(exc.status_code, exc.code, exc.message, exc.details, exc.headers)
+
+
+def handle_catalog_error(_: Request[Any, Any, Any], exc: CatalogError) -> Response[dict[str, Any]]:
+    return _catalog_response(exc)
+
+
+INVALID_REQUEST = "The request is invalid."
 
 
 def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Response[dict[str, Any]]:
     """Litestar's own errors (routing, parsing, body limits) in our body format."""
     if isinstance(exc, ValidationException):
-        return _response(HTTP_400_BAD_REQUEST, "VALIDATION_ERROR", "The request is invalid.", _validation_details(exc))
+        return _catalog_response(InvalidInput(INVALID_REQUEST, _validation_details(exc)))
     if isinstance(exc, NotAuthorizedException):
-        return _response(
-            HTTP_401_UNAUTHORIZED,
-            "NOT_AUTHENTICATED",
-            exc.detail or "Authentication required.",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
+        return _catalog_response(Unauthorized(exc.detail or "Authentication required.",
+                                              headers={"WWW-Authenticate": "Bearer"}))
     if isinstance(exc, PermissionDeniedException):
-        return _response(HTTP_403_FORBIDDEN, "FORBIDDEN", exc.detail)
+        return _catalog_response(Forbidden(exc.detail))
     if isinstance(exc, NotFoundException):
-        return _response(HTTP_404_NOT_FOUND, "ROUTE_NOT_FOUND", f"No route for {request.method} {request.url.path}.")
+        return _catalog_response(NotFound(f"No route for {request.method} {request.url.path}.",
+                                          code="ROUTE_NOT_FOUND"))
     if isinstance(exc, MethodNotAllowedException):
         return _response(
             HTTP_405_METHOD_NOT_ALLOWED,
@@ -163,33 +149,23 @@ def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -
             "The request body is larger than the configured limit (CATALOG_MAX_REQUEST_BODY_BYTES).",
         )
     if exc.status_code == HTTP_400_BAD_REQUEST:  # e.g. a body that is not valid JSON
-        return _response(
-            HTTP_400_BAD_REQUEST, "VALIDATION_ERROR", "The request is invalid.", {"fields": {"body": exc.detail}}
-        )
+        return _catalog_response(InvalidInput(INVALID_REQUEST, {"fields": {"body": exc.detail}}))
     code = "BAD_REQUEST" if exc.status_code < 500 else "INTERNAL_ERROR"
     return _response(exc.status_code, code, exc.detail, headers=exc.headers)
 
 
 def handle_database_unavailable(_: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
     log.warning("database unavailable: %s", exc.__class__.__name__)
-    return _response(
-        HTTP_503_SERVICE_UNAVAILABLE,
-        "DATABASE_UNAVAILABLE",
-        "The database is unavailable; retry shortly.",
-        headers={"Retry-After": "2"},
-    )
+    return _catalog_response(ServiceUnavailable("The database is unavailable; retry shortly.",
+                                                code="DATABASE_UNAVAILABLE", headers={"Retry-After": "2"}))
 
 
 def handle_data_error(_: Request[Any, Any, Any], exc: DataError) -> Response[dict[str, Any]]:
     """PostgreSQL refused a value as data (SQLSTATE class 22, e.g. an id beyond bigint): the input's fault."""
     reason = getattr(getattr(exc.orig, "diag", None), "message_primary", None) or "invalid value"
     log.warning("database refused a value: %s", reason)
-    return _response(
-        HTTP_400_BAD_REQUEST,
-        "VALIDATION_ERROR",
-        "A value is outside what the catalog accepts.",
-        {"fields": {"request": reason}},
-    )
+    return _catalog_response(InvalidInput("A value is outside what the catalog accepts.",
+                                          {"fields": {"request": reason}}))
 
 
 def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:

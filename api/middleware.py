@@ -102,11 +102,8 @@ async def count_request(redis: Redis, bucket: str) -> int:
     return int(count)
 
 
-class RateLimited(CatalogError):
+class RateLimited(CatalogError, status=HTTP_429_TOO_MANY_REQUESTS, code="RATE_LIMITED"):
     """429 with `Retry-After`: the same answer whether the limit is the caller's or a search key's."""
-
-    status_code = HTTP_429_TOO_MANY_REQUESTS
-    code = "RATE_LIMITED"
 
     def __init__(self, limit: int, message: str = "Too many requests; slow down.") -> None:
         retry_after = 60 - int(time.time()) % 60

@@ -16,9 +16,7 @@ from db import changes as db
 POLL_SECONDS = 0.2
 
 
-class CursorExpired(CatalogError):
-    status_code = HTTP_410_GONE
-    code = "CURSOR_EXPIRED"
+class CursorExpired(CatalogError, status=HTTP_410_GONE, code="CURSOR_EXPIRED"): ...
 
 
 def parse_cursor(after: str | None) -> db.Cursor | None:

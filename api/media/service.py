@@ -33,19 +33,13 @@ log = logging.getLogger("catalog.media")
 T = TypeVar("T")
 
 
-class UnsupportedMediaType(CatalogError):
-    status_code = HTTP_415_UNSUPPORTED_MEDIA_TYPE
-    code = "UNSUPPORTED_MEDIA_TYPE"
+class UnsupportedMediaType(CatalogError, status=HTTP_415_UNSUPPORTED_MEDIA_TYPE, code="UNSUPPORTED_MEDIA_TYPE"): ...
 
 
-class ImageTooLarge(CatalogError):
-    status_code = HTTP_413_REQUEST_ENTITY_TOO_LARGE
-    code = "IMAGE_TOO_LARGE"
+class ImageTooLarge(CatalogError, status=HTTP_413_REQUEST_ENTITY_TOO_LARGE, code="IMAGE_TOO_LARGE"): ...
 
 
-class StorageDown(CatalogError):
-    status_code = HTTP_503_SERVICE_UNAVAILABLE
-    code = "STORAGE_UNAVAILABLE"
+class StorageDown(CatalogError, status=HTTP_503_SERVICE_UNAVAILABLE, code="STORAGE_UNAVAILABLE"): ...
 
 
 async def in_thread(function: Callable[..., T], *args: Any) -> T:
