@@ -23,7 +23,7 @@ _SELECT = """
 SELECT p.id, p.sku, p.name, p.description, p.brand, p.status, p.price, p.currency, p.attributes,
        p.images, p.uploaded_images, p.completeness, p.missing_fields, p.created_at, p.updated_at, p.version,
        p.group_id, g.code AS group_code, g.name AS group_name,
-       p.category_id, c.path AS category_leaf, anc.names AS category_names,
+       p.category_id, c.path AS category_path, anc.names AS category_names,
        coalesce(stock.available, 0) AS available
 FROM products p
 LEFT JOIN categories c ON c.id = p.category_id
@@ -122,7 +122,7 @@ def to_document(row: dict[str, Any]) -> Document:
         f.AUTOCOMPLETE: suggestions,
         f.SPELL: suggestions,
         f.CATEGORY_ID: row["category_id"],
-        f.CATEGORY_PATH: category_levels(row["category_leaf"]),
+        f.CATEGORY_PATH: category_levels(row["category_path"]),
         f.CATEGORY_NAMES: list(row["category_names"] or []),
         f.STATUS: row["status"],
         f.PRICE: float(row["price"]),

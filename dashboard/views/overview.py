@@ -18,8 +18,8 @@ def _kpis() -> None:
     stock_outs = int(stock["stock_outs"].sum()) if len(stock) else 0
     cols = st.columns(5)
     cols[0].metric("Products", f"{kpis['products']:,}", help="All statuses, in the chosen category and brand.")
-    cols[1].metric("Ready to sell", f"{kpis['ready_pct']:.1f}%",
-                   help=f"{kpis['ready_to_sell']:,} of {kpis['in_scope']:,} non-archived products are active, "
+    cols[1].metric("Ready to sell", f"{kpis['ready_to_sell_pct']:.1f}%",
+                   help=f"{kpis['ready_to_sell']:,} of {kpis['not_archived']:,} non-archived products are active, "
                         "complete, priced and in stock.")
     cols[2].metric("Stock-outs", f"{stock_outs:,}", help="Active products with nothing available "
                                                           "(on hand - reserved ≤ 0) in the chosen warehouse(s).")

@@ -21,9 +21,10 @@ def _kpis(f: Filters) -> None:
     kpis = data.quality_kpis(f)
     cols = st.columns(4)
     cols[0].metric("Average completeness", f"{kpis['avg_completeness']:.1f}%", help="Non-archived products.")
-    cols[1].metric("Complete", f"{kpis['complete_pct']:.1f}%", help=f"{kpis['complete']:,} of {kpis['products']:,}.")
+    cols[1].metric("Complete", f"{kpis['complete_pct']:.1f}%",
+                   help=f"{kpis['complete']:,} of {kpis['not_archived']:,}.")
     cols[2].metric("Incomplete products", f"{kpis['incomplete']:,}")
-    cols[3].metric("Products checked", f"{kpis['products']:,}", help="Draft and active products.")
+    cols[3].metric("Products checked", f"{kpis['not_archived']:,}", help="Draft and active products.")
 
 
 def completeness_matrix(long: pd.DataFrame) -> pd.DataFrame:

@@ -41,9 +41,9 @@ def _queries(f: Filters) -> None:
     left, right = st.columns(2)
     left.markdown("**Top queries**")
     _table(left, data.top_queries(f, False), "top_queries", avg_results="Avg results",
-           latency_ms="Median latency (ms)")
+           p50_ms="Median latency (ms)")
     right.markdown("**Zero-result queries** — candidates for synonyms or new products")
-    _table(right, data.top_queries(f, True), "zero_queries", avg_results=None, latency_ms="Median latency (ms)")
+    _table(right, data.top_queries(f, True), "zero_queries", avg_results=None, p50_ms="Median latency (ms)")
 
 
 def _engagement(f: Filters) -> None:

@@ -31,12 +31,13 @@ def _live_status_counts(engine: Engine, f: Filters) -> pd.DataFrame:
 
 
 def catalog_kpis(engine: Engine, f: Filters) -> dict[str, Any]:
-    """products, in_scope (not archived), ready_to_sell, ready_pct, avg_completeness, changed_24h."""
+    """products, not_archived, ready_to_sell, ready_to_sell_pct, avg_completeness, changed_24h."""
     kpis = _facts_catalog_kpis(engine, f) if _uses_facts(f) else _live_catalog_kpis(engine, f)
     kpis["changed_24h"] = _one(engine, f"""
         SELECT count(*) AS n FROM products p WHERE {_scope(f)} AND p.updated_at >= now() - interval '24 hours'
     """, _params(f))["n"]
-    kpis["ready_pct"] = round(100 * kpis["ready_to_sell"] / kpis["in_scope"], 1) if kpis["in_scope"] else 0.0
+    listed = kpis["not_archived"]
+    kpis["ready_to_sell_pct"] = round(100 * kpis["ready_to_sell"] / listed, 1) if listed else 0.0
     return kpis
 
 
@@ -44,7 +45,7 @@ def _facts_catalog_kpis(engine: Engine, f: Filters) -> dict[str, Any]:
     return _one(engine, f"""
         WITH {_facts(f)}
         SELECT coalesce(sum(products), 0)::bigint AS products,
-               coalesce(sum(products) FILTER (WHERE status <> 'archived'), 0)::bigint AS in_scope,
+               coalesce(sum(products) FILTER (WHERE status <> 'archived'), 0)::bigint AS not_archived,
                coalesce(round(sum(completeness_sum) FILTER (WHERE status <> 'archived')
                               / nullif(sum(products) FILTER (WHERE status <> 'archived'), 0), 1), 0)::float8
                    AS avg_completeness,
@@ -56,7 +57,7 @@ def _facts_catalog_kpis(engine: Engine, f: Filters) -> dict[str, Any]:
 def _live_catalog_kpis(engine: Engine, f: Filters) -> dict[str, Any]:
     kpis = _one(engine, f"""
         SELECT count(*) AS products,
-               count(*) FILTER (WHERE p.status <> 'archived') AS in_scope,
+               count(*) FILTER (WHERE p.status <> 'archived') AS not_archived,
                coalesce(round(avg(p.completeness) FILTER (WHERE p.status <> 'archived'), 1), 0)::float8
                    AS avg_completeness
         FROM products p WHERE {_scope(f)}

@@ -32,17 +32,17 @@ COMPLETENESS_BANDS = ("0-49", "50-74", "75-89", "90-99", "100")
 
 
 def quality_kpis(engine: Engine, f: Filters) -> dict[str, Any]:
-    """products (not archived), avg_completeness, complete, complete_pct, incomplete."""
+    """not_archived (products), avg_completeness, complete, complete_pct, incomplete."""
     kpis = _facts_quality_kpis(engine, f) if _uses_facts(f) else _live_quality_kpis(engine, f)
-    kpis["incomplete"] = kpis["products"] - kpis["complete"]
-    kpis["complete_pct"] = round(100 * kpis["complete"] / kpis["products"], 1) if kpis["products"] else 0.0
+    kpis["incomplete"] = kpis["not_archived"] - kpis["complete"]
+    kpis["complete_pct"] = round(100 * kpis["complete"] / kpis["not_archived"], 1) if kpis["not_archived"] else 0.0
     return kpis
 
 
 def _facts_quality_kpis(engine: Engine, f: Filters) -> dict[str, Any]:
     return _one(engine, f"""
         WITH {_facts(f)}
-        SELECT coalesce(sum(products), 0)::bigint AS products,
+        SELECT coalesce(sum(products), 0)::bigint AS not_archived,
                coalesce(round(sum(completeness_sum) / nullif(sum(products), 0), 1), 0)::float8 AS avg_completeness,
                coalesce(sum(complete), 0)::bigint AS complete
         FROM facts WHERE warehouse_id = 0 AND status <> 'archived'
@@ -51,7 +51,7 @@ def _facts_quality_kpis(engine: Engine, f: Filters) -> dict[str, Any]:
 
 def _live_quality_kpis(engine: Engine, f: Filters) -> dict[str, Any]:
     return _one(engine, f"""
-        SELECT count(*) AS products, coalesce(round(avg(p.completeness), 1), 0)::float8 AS avg_completeness,
+        SELECT count(*) AS not_archived, coalesce(round(avg(p.completeness), 1), 0)::float8 AS avg_completeness,
                count(*) FILTER (WHERE p.completeness = 100) AS complete
         FROM products p WHERE {_scope(f)} AND p.status <> 'archived'
     """, _params(f))

@@ -26,11 +26,11 @@ def search_kpis(engine: Engine, f: Filters) -> dict[str, Any]:
 
 
 def top_queries(engine: Engine, f: Filters, zero_results_only: bool = False, limit: int = 25) -> pd.DataFrame:
-    """query (trimmed, lower-cased), searches, avg_results, p50 latency_ms, last_searched."""
+    """query (trimmed, lower-cased), searches, avg_results, p50_ms (median latency), last_searched."""
     zero = "result_count = 0" if zero_results_only else "TRUE"
     return frame(engine, f"""
         SELECT lower(btrim(query)) AS query, count(*) AS searches, round(avg(result_count), 1)::float8 AS avg_results,
-               round((percentile_cont(0.5) WITHIN GROUP (ORDER BY latency_ms))::numeric, 1)::float8 AS latency_ms,
+               round((percentile_cont(0.5) WITHIN GROUP (ORDER BY latency_ms))::numeric, 1)::float8 AS p50_ms,
                max(created_at) AS last_searched
         FROM search_queries WHERE {_window(f, "created_at")} AND {zero}
         GROUP BY 1 ORDER BY searches DESC, query LIMIT :limit
