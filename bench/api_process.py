@@ -5,11 +5,12 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import httpx
+
+from catalog.api_worker import uvicorn_command
 
 
 def free_port() -> int:
@@ -22,8 +23,7 @@ def free_port() -> int:
 def start_api(port: int, log_path: Path, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
     """`uvicorn api.app` on 127.0.0.1:`port` with rate limits off (`env` defaults to this process's)."""
     env = {**(os.environ if env is None else env), "CATALOG_RATE_LIMIT_PER_MINUTE": "0"}
-    command = [sys.executable, "-m", "uvicorn", "api.app:create_app", "--factory", "--host", "127.0.0.1",
-               "--port", str(port), "--no-access-log", "--log-level", "warning"]
+    command = uvicorn_command("127.0.0.1", port, "--log-level", "warning")
     with log_path.open("wb") as log:
         process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
     deadline = time.monotonic() + 60

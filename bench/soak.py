@@ -36,6 +36,7 @@ import httpx  # noqa: E402
 
 from api.auth.security import issue_token  # noqa: E402
 from bench.api_process import free_port  # noqa: E402
+from catalog.api_worker import uvicorn_command  # noqa: E402
 from catalog.settings import Settings, get_settings  # noqa: E402
 
 
@@ -195,8 +196,7 @@ def scratch_api(settings: Settings) -> Iterator[tuple[str, int]]:
     log = Path(tempfile.gettempdir()) / f"{scratch.postgres_db}-api.log"
     print(f"scratch API on port {port}, database {scratch.postgres_db}, log {log}", flush=True)
     with log.open("wb") as out:
-        api = subprocess.Popen([str(ROOT / ".venv/bin/uvicorn"), "api.app:create_app", "--factory", "--port",
-                                str(port), "--no-access-log", "--log-level", "warning"], cwd=ROOT, env=env,
+        api = subprocess.Popen(uvicorn_command("127.0.0.1", port, "--log-level", "warning"), cwd=ROOT, env=env,
                                stdout=out, stderr=subprocess.STDOUT)
     try:
         _wait_healthy(f"http://127.0.0.1:{port}", api)

@@ -21,8 +21,10 @@ def run_api(
     if reload:
         import uvicorn
 
+        from catalog.api_worker import APP
+
         uvicorn.run(
-            "api.app:create_app",
+            APP,
             factory=True,
             host=settings.api_host,
             port=settings.api_port,
