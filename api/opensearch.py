@@ -9,6 +9,7 @@ from opensearchpy import AsyncOpenSearch
 from opensearchpy.exceptions import SerializationError
 from opensearchpy.serializer import JSONSerializer
 
+from catalog.opensearch_client import client_options
 from catalog.settings import Settings
 
 
@@ -24,17 +25,10 @@ class MsgspecJSONSerializer(JSONSerializer):
             raise SerializationError(s, exc) from exc
 
 
-DEAD_NODE_SECONDS = 5.0
-"""How long a node that refused a connection is left out before one request tries it again (doubling per failure
-in a row, up to 16x): short, so a restarted node takes its share of searches back within seconds."""
-
-
 def make_search_client(settings: Settings, timeout: float = 10.0) -> AsyncOpenSearch:
-    """A client of every node (`settings.opensearch_hosts`, round robin) that retries a search once on another node
-    when the connection fails or a node answers 502/503/504, so a lost node costs one slower answer, not a failed
-    search. A timeout is not retried: the search was slow, not lost, and a second try would double the wait and the
-    load. No sniffing: the nodes to use are the configured ones (published addresses may not be reachable from here,
-    e.g. behind containers or a load balancer)."""
-    return AsyncOpenSearch(hosts=settings.opensearch_hosts, timeout=timeout, pool_maxsize=64,
-                           max_retries=1, retry_on_timeout=False, retry_on_status=(502, 503, 504),
-                           dead_timeout=DEAD_NODE_SECONDS, serializer=MsgspecJSONSerializer())
+    """A client of every node (`catalog.opensearch_client`) that retries a search once on another node when the
+    connection fails or a node answers 502/503/504, so a lost node costs one slower answer, not a failed search. A
+    node that refused a connection is left out for 5 s (doubling per failure in a row, up to 16x): short, so a
+    restarted node takes its share of searches back within seconds."""
+    options = client_options(settings, timeout=timeout, max_retries=1, retry_on_status=(502, 503, 504))
+    return AsyncOpenSearch(**options, pool_maxsize=64, serializer=MsgspecJSONSerializer())

@@ -11,6 +11,7 @@ from typing import Any, Final
 import pandas as pd
 from opensearchpy import OpenSearch
 
+from catalog import opensearch_client
 from catalog.settings import Settings
 from db.analytics.common import Filters
 from indexer import mapping as m
@@ -40,8 +41,7 @@ class FacetResult:
 def make_client(settings: Settings) -> OpenSearch:
     """A client of every node that fails fast: a dashboard page must not hang on a slow or absent search node (one
     that refused a connection is left out of the rotation for 5 s, so the next render asks another)."""
-    return OpenSearch(hosts=settings.opensearch_hosts, timeout=5, max_retries=0, retry_on_timeout=False,
-                      dead_timeout=5)
+    return opensearch_client.make_client(settings, timeout=5)
 
 
 def filter_query(f: Filters) -> dict[str, Any]:

@@ -5,10 +5,8 @@ from __future__ import annotations
 import redis
 from opensearchpy import OpenSearch
 
+from catalog import opensearch_client
 from catalog.settings import Settings
-
-DEAD_NODE_SECONDS = 5.0
-"""How long a node that refused a connection stays out of the rotation (doubling per failure in a row)."""
 
 
 def make_client(settings: Settings, timeout: float = 60.0) -> OpenSearch:
@@ -18,15 +16,7 @@ def make_client(settings: Settings, timeout: float = 60.0) -> OpenSearch:
     before raising), so the batch's retry goes to another node. An HTTP error (e.g. 503 while a cluster manager is
     elected) marks nothing: the node is alive, the batch retry waits for the cluster.
     """
-    return OpenSearch(
-        hosts=settings.opensearch_hosts,
-        timeout=timeout,
-        max_retries=0,
-        retry_on_timeout=False,
-        retry_on_status=(),
-        dead_timeout=DEAD_NODE_SECONDS,
-        http_compress=False,
-    )
+    return opensearch_client.make_client(settings, timeout=timeout)
 
 
 def make_redis(settings: Settings) -> redis.Redis:
