@@ -27,3 +27,10 @@ def assert_validation_error_names(response: Any, field: str) -> None:
     """A 400 VALIDATION_ERROR whose `details.fields` names `field` (as a key or inside a message)."""
     details = assert_error(response, 400, "VALIDATION_ERROR")["details"]
     assert any(field in key or field in message for key, message in details["fields"].items()), details
+
+
+def documented_paths() -> set[str]:
+    """The paths of the app's OpenAPI schema (what is mounted), read without serving it."""
+    from api.app import create_app
+
+    return set(create_app().openapi_schema.to_schema()["paths"])

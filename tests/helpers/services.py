@@ -168,3 +168,11 @@ def wait_for_fresh_window(margin: float = 8.0) -> None:
     into = time.time() % 60
     if into > 60 - margin:
         time.sleep(60 - into + 0.1)
+
+
+def indexer_process(log: Path, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    """`catalog indexer run --batch-size 50` as its own process (the session's services unless `env` says otherwise),
+    its output appended to `log`."""
+    with log.open("ab") as out:
+        return subprocess.Popen([sys.executable, "-m", "catalog.cli", "indexer", "run", "--batch-size", "50"],
+                                cwd=PROJECT_ROOT, stdout=out, stderr=subprocess.STDOUT, env=env or os.environ.copy())
