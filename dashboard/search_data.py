@@ -11,20 +11,20 @@ from typing import Any, Final
 import pandas as pd
 from opensearchpy import OpenSearch
 
+from catalog import index_contract as doc
 from catalog import opensearch_client
 from catalog.settings import Settings
 from db.analytics.common import Filters
-from indexer import mapping as m
 
 FACET_SIZE: Final = 25
 FACETS: Final[dict[str, str]] = {
-    "category": m.CATEGORY_PATH,
-    "brand": m.BRAND_KEYWORD,
-    "status": m.STATUS,
-    "in stock": m.IN_STOCK,
-    "missing field": m.MISSING_FIELDS,
-    "currency": m.CURRENCY,
-    "attribute": m.ATTR_PAIRS,
+    "category": doc.CATEGORY_PATH,
+    "brand": doc.BRAND_KEYWORD,
+    "status": doc.STATUS,
+    "in stock": doc.IN_STOCK,
+    "missing field": doc.MISSING_FIELDS,
+    "currency": doc.CURRENCY,
+    "attribute": doc.ATTR_PAIRS,
 }
 """Dashboard label -> document field (the labels are the catalog's words for them)."""
 
@@ -48,26 +48,26 @@ def filter_query(f: Filters) -> dict[str, Any]:
     """The global filters that exist in the search document (stock per warehouse and dates do not)."""
     clauses: list[dict[str, Any]] = []
     if f.category:
-        clauses.append({"term": {m.CATEGORY_PATH: f.category}})
+        clauses.append({"term": {doc.CATEGORY_PATH: f.category}})
     if f.brand:
-        clauses.append({"term": {m.BRAND_KEYWORD: f.brand}})
+        clauses.append({"term": {doc.BRAND_KEYWORD: f.brand}})
     return {"bool": {"filter": clauses}}
 
 
 def _terms(field: str, f: Filters, attribute: str | None) -> dict[str, Any]:
     terms: dict[str, Any] = {"field": field, "size": FACET_SIZE}
-    if field == m.CATEGORY_PATH:
+    if field == doc.CATEGORY_PATH:
         # Children of the chosen category (top level without one); slugs hold no regex metacharacters.
         terms["include"] = f"{f.category}/[^/]+" if f.category else "[^/]+"
-    elif field == m.ATTR_PAIRS and attribute:
-        terms["include"] = f"{attribute}{m.ATTR_PAIR_SEPARATOR}.*"
+    elif field == doc.ATTR_PAIRS and attribute:
+        terms["include"] = f"{attribute}{doc.ATTR_PAIR_SEPARATOR}.*"
     return terms
 
 
 def _label(bucket: dict[str, Any], field: str, attribute: str | None) -> str:
     value = str(bucket.get("key_as_string", bucket["key"]))
-    if field == m.ATTR_PAIRS and attribute:
-        return value.split(m.ATTR_PAIR_SEPARATOR, 1)[1]
+    if field == doc.ATTR_PAIRS and attribute:
+        return value.split(doc.ATTR_PAIR_SEPARATOR, 1)[1]
     return value
 
 
@@ -84,6 +84,6 @@ def facet(client: OpenSearch, alias: str, f: Filters, field: str, attribute: str
 
 def attribute_names(client: OpenSearch, alias: str, f: Filters, size: int = 200) -> list[str]:
     """Attribute names present on the filtered products, most common first."""
-    body = {"size": 0, "query": filter_query(f), "aggs": {"keys": {"terms": {"field": m.ATTR_KEYS, "size": size}}}}
+    body = {"size": 0, "query": filter_query(f), "aggs": {"keys": {"terms": {"field": doc.ATTR_KEYS, "size": size}}}}
     response = client.search(index=alias, body=body)
     return [str(b["key"]) for b in response["aggregations"]["keys"]["buckets"]]

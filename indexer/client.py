@@ -23,7 +23,3 @@ def make_redis(settings: Settings) -> redis.Redis:
     """Short timeouts: Redis is a side channel for the indexer and must never stall it."""
     return redis.Redis.from_url(settings.redis_url, socket_timeout=0.5, socket_connect_timeout=0.5)
 
-
-def generation_key(alias: str) -> str:
-    """Redis counter bumped after every acknowledged batch (search caches key on it)."""
-    return f"catalog:index_generation:{alias}"

@@ -14,8 +14,8 @@ from typing import Any
 from psycopg import Connection
 from psycopg.rows import dict_row
 
+from catalog import index_contract as doc
 from db.media import search_images
-from indexer import mapping as f
 
 Document = dict[str, Any]
 
@@ -59,15 +59,7 @@ def iter_document_pages(conn: Connection[Any], page_size: int, after_id: int = 0
         if not page:
             return
         yield page
-        after_id = page[-1][f.ID]
-
-
-def category_levels(path: str | None) -> list[str]:
-    """Every level of a path, "a/b/c" -> ["a", "a/b", "a/b/c"], so a filter on a level finds its subtree."""
-    if not path:
-        return []
-    parts = path.split("/")
-    return ["/".join(parts[: i + 1]) for i in range(len(parts))]
+        after_id = page[-1][doc.ID]
 
 
 def _attribute_text(value: Any) -> str:
@@ -89,12 +81,12 @@ def attribute_fields(attributes: dict[str, Any]) -> dict[str, Any]:
         for item in values:
             if item is None or isinstance(item, dict | list):
                 continue
-            pairs.append(f"{key}{f.ATTR_PAIR_SEPARATOR}{_attribute_text(item)}")
+            pairs.append(f"{key}{doc.ATTR_PAIR_SEPARATOR}{_attribute_text(item)}")
             if not isinstance(item, bool):  # "true"/"false" say nothing a shopper would type
                 words.append(_attribute_text(item))
         if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
             numbers[key] = float(value)
-    return {f.ATTR_PAIRS: pairs, f.ATTR_KEYS: sorted(attributes), f.ATTR_NUMBERS: numbers, f.ATTR_TEXT: words}
+    return {doc.ATTR_PAIRS: pairs, doc.ATTR_KEYS: sorted(attributes), doc.ATTR_NUMBERS: numbers, doc.ATTR_TEXT: words}
 
 
 def group_key(product_id: int, group_id: int | None) -> str:
@@ -113,33 +105,34 @@ def to_document(row: dict[str, Any]) -> Document:
     name = row["name"]
     suggestions = [name, brand] if brand else [name]
     images = search_images(row["uploaded_images"], row["images"])
-    doc: Document = {
-        f.ID: row["id"],
-        f.SKU: row["sku"],
-        f.NAME: name,
-        f.BRAND: brand,
-        f.DESCRIPTION: row["description"],
-        f.AUTOCOMPLETE: suggestions,
-        f.SPELL: suggestions,
-        f.CATEGORY_ID: row["category_id"],
-        f.CATEGORY_PATH: category_levels(row["category_path"]),
-        f.CATEGORY_NAMES: list(row["category_names"] or []),
-        f.STATUS: row["status"],
-        f.PRICE: float(row["price"]),
-        f.CURRENCY: row["currency"].strip(),
-        f.AVAILABLE: available,
-        f.IN_STOCK: available > 0,
-        f.ATTRIBUTES: row["attributes"],
-        f.IMAGES: images,
-        f.IMAGE_COUNT: len(images),
-        f.COMPLETENESS: row["completeness"],
-        f.MISSING_FIELDS: list(row["missing_fields"]),
-        f.CREATED_AT: _iso(row["created_at"]),
-        f.UPDATED_AT: _iso(row["updated_at"]),
-        f.VERSION: row["version"],
-        f.GROUP_KEY: group_key(row["id"], row["group_id"]),
+    document: Document = {
+        doc.ID: row["id"],
+        doc.SKU: row["sku"],
+        doc.NAME: name,
+        doc.BRAND: brand,
+        doc.DESCRIPTION: row["description"],
+        doc.AUTOCOMPLETE: suggestions,
+        doc.SPELL: suggestions,
+        doc.CATEGORY_ID: row["category_id"],
+        doc.CATEGORY_PATH: doc.category_levels(row["category_path"]),
+        doc.CATEGORY_NAMES: list(row["category_names"] or []),
+        doc.STATUS: row["status"],
+        doc.PRICE: float(row["price"]),
+        doc.CURRENCY: row["currency"].strip(),
+        doc.AVAILABLE: available,
+        doc.IN_STOCK: available > 0,
+        doc.ATTRIBUTES: row["attributes"],
+        doc.IMAGES: images,
+        doc.IMAGE_COUNT: len(images),
+        doc.COMPLETENESS: row["completeness"],
+        doc.MISSING_FIELDS: list(row["missing_fields"]),
+        doc.CREATED_AT: _iso(row["created_at"]),
+        doc.UPDATED_AT: _iso(row["updated_at"]),
+        doc.VERSION: row["version"],
+        doc.GROUP_KEY: group_key(row["id"], row["group_id"]),
     }
     if row["group_id"] is not None:
-        doc |= {f.GROUP_ID: row["group_id"], f.GROUP_CODE: row["group_code"], f.GROUP_NAME: row["group_name"]}
-    doc.update(attribute_fields(row["attributes"]))
-    return doc
+        document |= {doc.GROUP_ID: row["group_id"], doc.GROUP_CODE: row["group_code"],
+                     doc.GROUP_NAME: row["group_name"]}
+    document.update(attribute_fields(row["attributes"]))
+    return document

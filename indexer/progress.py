@@ -3,7 +3,7 @@
 The indexer sets `outbox.processed_at` only after OpenSearch acknowledged the batch AND a refresh made
 it visible, so a change is searchable exactly when its row has `processed_at`, or when the row is gone
 (only processed rows are pruned). After every batch the indexer also INCRs the Redis key
-`catalog:index_generation:<alias>` (see `indexer.client.generation_key`), which caches can key on.
+`catalog:index_generation:<alias>` (see `catalog.index_contract.generation_key`), which caches can key on.
 """
 
 from __future__ import annotations
@@ -12,11 +12,8 @@ from typing import Any
 
 from psycopg import Connection
 
-# :change is the id from the write response (e.g. the X-Catalog-Change header). True = searchable.
-CHANGE_SEARCHABLE_SQL = """
-SELECT coalesce((SELECT processed_at IS NOT NULL FROM outbox WHERE id = :change),
-                :change <= (SELECT coalesce(max(id), 0) FROM outbox))
-"""
+from db.outbox import CHANGE_SEARCHABLE_SQL
+
 
 def _psycopg(sql: str) -> str:
     return sql.replace(":change", "%(change)s")

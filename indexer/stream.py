@@ -24,10 +24,11 @@ from opensearchpy.exceptions import TransportError
 from psycopg import Connection
 from psycopg.types.json import Jsonb
 
+from catalog import index_contract
 from catalog.settings import Settings
 from indexer import metrics
 from indexer.bulk import Action, BulkOutcome, BulkWriter, Refresh, TransientBulkError
-from indexer.client import generation_key, make_client, make_redis
+from indexer.client import make_client, make_redis
 from indexer.documents import Document, build_documents
 from indexer.options import IndexerOptions
 
@@ -213,7 +214,7 @@ class OutboxConsumer:
     def _publish_generation(self) -> None:
         """Bump the alias's generation in Redis; Redis being down never stops indexing."""
         try:
-            self.redis.incr(generation_key(self.alias))
+            self.redis.incr(index_contract.generation_key(self.alias))
         except redis.RedisError as exc:
             if time.monotonic() - self._redis_warned_at > 60:
                 log.warning("could not bump the index generation in Redis (continuing): %s", exc)

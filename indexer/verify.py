@@ -15,8 +15,8 @@ import psycopg
 from opensearchpy import OpenSearch
 from psycopg import Connection
 
+from catalog import index_contract as doc
 from catalog.settings import Settings
-from indexer import mapping as f
 from indexer.bulk import Action, BulkWriter
 from indexer.client import make_client
 from indexer.documents import build_documents
@@ -63,7 +63,7 @@ def iter_opensearch_versions(client: OpenSearch, alias: str, page_size: int) -> 
     while True:
         body: dict[str, Any] = {
             "size": page_size,
-            "sort": [{f.ID: "asc"}],
+            "sort": [{doc.ID: "asc"}],
             "_source": False,
             "version": True,
             "query": {"match_all": {}},

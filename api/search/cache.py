@@ -23,7 +23,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from api.search import synonyms
-from indexer.client import generation_key
+from catalog import index_contract
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +75,7 @@ class ResponseCache:
     def __init__(self, redis: Redis, alias: str) -> None:
         self.redis = redis
         self.alias = alias
-        self._keys = (generation_key(alias), synonyms.generation_key(alias))
+        self._keys = (index_contract.generation_key(alias), synonyms.generation_key(alias))
         self._skip_until = 0.0
         self._writes: set[asyncio.Task[None]] = set()
 

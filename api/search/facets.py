@@ -22,7 +22,7 @@ from api.search.schemas import (
     PriceRange,
     SearchParams,
 )
-from indexer import mapping as f
+from catalog import index_contract as doc
 
 Body = dict[str, Any]
 
@@ -80,8 +80,8 @@ def group_count() -> Body:
     """Sub-aggregations that turn a bucket's product count into a count of models: the variants among its
     products, and how many groups they belong to (`count`: products - variants + groups). Only variants are
     hashed, so a bucket of products of their own costs a filter and nothing more."""
-    return {VARIANTS_AGG: {"filter": {"exists": {"field": f.GROUP_ID}}, "aggs": {GROUPS_AGG: {
-        "cardinality": {"field": f.GROUP_ID, "precision_threshold": GROUP_PRECISION}}}}}
+    return {VARIANTS_AGG: {"filter": {"exists": {"field": doc.GROUP_ID}}, "aggs": {GROUPS_AGG: {
+        "cardinality": {"field": doc.GROUP_ID, "precision_threshold": GROUP_PRECISION}}}}}
 
 
 def count(bucket: Body) -> int:
@@ -97,21 +97,21 @@ SCOPE_VARIANTS: Final = "scope_variants"
 
 def scope_variants() -> Body:
     """Whether any variant is among the products the facets count (then `model_counts_body` corrects them)."""
-    return {"filter": {"exists": {"field": f.GROUP_ID}}}
+    return {"filter": {"exists": {"field": doc.GROUP_ID}}}
 
 
 def aggregations(params: SearchParams, filters: Mapping[str, Body], attribute_keys: Sequence[str]) -> Body:
     """Brand, category children, attributes, price and availability aggregations (counting products; a grouped
     search corrects the counts to models with `model_counts_body`)."""
     aggs: Body = {
-        "brand": _except(filters, "brand", {"terms": {"field": f.BRAND_KEYWORD, "size": BRAND_SIZE}}),
+        "brand": _except(filters, "brand", {"terms": {"field": doc.BRAND_KEYWORD, "size": BRAND_SIZE}}),
         "category": _except(filters, "category", {"terms": {
-            "field": f.CATEGORY_PATH, "size": CATEGORY_SIZE, "include": category_children_regex(params.category)}}),
+            "field": doc.CATEGORY_PATH, "size": CATEGORY_SIZE, "include": category_children_regex(params.category)}}),
         "price": {"filter": _others(filters, "price") or {"match_all": {}}, "aggs": {
-            "stats": {"stats": {"field": f.PRICE}},
-            "ranges": {"range": {"field": f.PRICE, "ranges": price_ranges()}},
+            "stats": {"stats": {"field": doc.PRICE}},
+            "ranges": {"range": {"field": doc.PRICE, "ranges": price_ranges()}},
         }},
-        "availability": _except(filters, "availability", {"terms": {"field": f.IN_STOCK, "size": 2}}),
+        "availability": _except(filters, "availability", {"terms": {"field": doc.IN_STOCK, "size": 2}}),
     }
     for name, own, keys, size in _attribute_aggs(filters, attribute_keys):
         aggs[name] = _except(filters, own, _pairs(keys, size))
@@ -132,7 +132,7 @@ def _attribute_aggs(filters: Mapping[str, Body], attribute_keys: Sequence[str]
 
 
 def _groups() -> Body:
-    return {GROUPS_AGG: {"cardinality": {"field": f.GROUP_ID, "precision_threshold": GROUP_PRECISION}}}
+    return {GROUPS_AGG: {"cardinality": {"field": doc.GROUP_ID, "precision_threshold": GROUP_PRECISION}}}
 
 
 def model_counts_body(found: Body, params: SearchParams, filters: Mapping[str, Body],
@@ -146,25 +146,26 @@ def model_counts_body(found: Body, params: SearchParams, filters: Mapping[str, B
         return {"terms": {"field": field, "include": list(keys), "size": max(1, len(keys))}, "aggs": _groups()}
 
     aggs: Body = {
-        "brand": _except(filters, "brand", counted(f.BRAND_KEYWORD, [b["key"] for b in _buckets(shown.get("brand"))])),
-        "category": _except(filters, "category", counted(f.CATEGORY_PATH,
+        "brand": _except(filters, "brand", counted(doc.BRAND_KEYWORD,
+                                                   [b["key"] for b in _buckets(shown.get("brand"))])),
+        "category": _except(filters, "category", counted(doc.CATEGORY_PATH,
                                                          [b["key"] for b in _buckets(shown.get("category"))])),
         "price": {"filter": _others(filters, "price") or {"match_all": {}}, "aggs": {
-            "ranges": {"range": {"field": f.PRICE, "ranges": price_ranges()}, "aggs": _groups()}}},
+            "ranges": {"range": {"field": doc.PRICE, "ranges": price_ranges()}, "aggs": _groups()}}},
         "availability": {"filter": _others(filters, "availability") or {"match_all": {}},
-                         "aggs": {"f": {"terms": {"field": f.IN_STOCK, "size": 2}, "aggs": _groups()}, **_groups()}},
+                         "aggs": {"f": {"terms": {"field": doc.IN_STOCK, "size": 2}, "aggs": _groups()}, **_groups()}},
     }
     for name, own, _, _ in _attribute_aggs(filters, attribute_keys):
-        aggs[name] = _except(filters, own, counted(f.ATTR_PAIRS, _shown_pairs(_buckets(shown.get(name)))))
-    query = {"bool": {"filter": [found, {"exists": {"field": f.GROUP_ID}}]}}
+        aggs[name] = _except(filters, own, counted(doc.ATTR_PAIRS, _shown_pairs(_buckets(shown.get(name)))))
+    query = {"bool": {"filter": [found, {"exists": {"field": doc.GROUP_ID}}]}}
     return {"size": 0, "track_total_hits": False, "query": query, "aggs": aggs}
 
 
 def _pairs(keys: Sequence[str], size: int) -> Body:
     """The most common `name=value` pairs of these attributes."""
     names = "|".join(lucene_regex_escape(key) for key in keys)
-    include = f"({names}){f.ATTR_PAIR_SEPARATOR}.*" if len(keys) > 1 else f"{names}{f.ATTR_PAIR_SEPARATOR}.*"
-    return {"terms": {"field": f.ATTR_PAIRS, "size": size, "include": include}}
+    include = f"({names}){doc.ATTR_PAIR_SEPARATOR}.*" if len(keys) > 1 else f"{names}{doc.ATTR_PAIR_SEPARATOR}.*"
+    return {"terms": {"field": doc.ATTR_PAIRS, "size": size, "include": include}}
 
 
 def _unwrap(agg: Body | None) -> Body:
@@ -183,7 +184,7 @@ def _shown_pairs(buckets: Sequence[Body]) -> list[str]:
     per_attribute: dict[str, int] = {}
     shown = []
     for bucket in buckets:
-        attribute = bucket["key"].partition(f.ATTR_PAIR_SEPARATOR)[0]
+        attribute = bucket["key"].partition(doc.ATTR_PAIR_SEPARATOR)[0]
         if per_attribute.get(attribute, 0) < ATTRIBUTE_VALUE_SIZE:
             per_attribute[attribute] = per_attribute.get(attribute, 0) + 1
             shown.append(bucket["key"])
@@ -222,7 +223,7 @@ def _attribute_values(aggs: Body, keys: Sequence[str], count_: Counter) -> dict[
     values: dict[str, list[FacetValue]] = {key: [] for key in keys}
     own = [(f"{ATTR_PREFIX}{key}", bucket) for key in keys for bucket in _buckets(aggs.get(f"{ATTR_PREFIX}{key}"))]
     for name, bucket in [*own, *((ATTRIBUTES_AGG, b) for b in _buckets(aggs.get(ATTRIBUTES_AGG)))]:
-        attribute, _, value = bucket["key"].partition(f.ATTR_PAIR_SEPARATOR)
+        attribute, _, value = bucket["key"].partition(doc.ATTR_PAIR_SEPARATOR)
         found = values.get(attribute)
         if found is not None and len(found) < ATTRIBUTE_VALUE_SIZE:
             found.append(FacetValue(value, count_(name, bucket)))
@@ -279,5 +280,5 @@ def parse(aggs: Body, attribute_keys: Sequence[str], category_names: Mapping[str
 
 def common_keys_body() -> Body:
     """The most common attribute names among active products (facets when no category is chosen)."""
-    return {"size": 0, "query": {"term": {f.STATUS: "active"}},
-            "aggs": {"keys": {"terms": {"field": f.ATTR_KEYS, "size": MAX_ATTRIBUTE_FACETS}}}}
+    return {"size": 0, "query": {"term": {doc.STATUS: "active"}},
+            "aggs": {"keys": {"terms": {"field": doc.ATTR_KEYS, "size": MAX_ATTRIBUTE_FACETS}}}}

@@ -8,14 +8,14 @@ from typing import Any
 
 from api.search import facets
 from api.search.schemas import SearchParams
-from indexer import mapping as f
+from catalog import index_contract as doc
 
 Body = dict[str, Any]
 
 
 def active_only() -> Body:
     """Shoppers only ever see sellable products."""
-    return {"term": {f.STATUS: "active"}}
+    return {"term": {doc.STATUS: "active"}}
 
 
 def confined_clauses(params: SearchParams) -> list[Body]:
@@ -24,18 +24,18 @@ def confined_clauses(params: SearchParams) -> list[Body]:
 
 
 def in_stock_filter(in_stock: bool) -> Body:
-    return {"term": {f.IN_STOCK: in_stock}}
+    return {"term": {doc.IN_STOCK: in_stock}}
 
 
 def facet_filter(name: str, values: Sequence[str]) -> Body | None:
     """The filter on one facet (`brand`, `category`, `attr.<name>`) for these values (any of them)."""
     if name == "category":
-        return {"terms": {f.CATEGORY_PATH: [value.strip("/") for value in values]}}
+        return {"terms": {doc.CATEGORY_PATH: [value.strip("/") for value in values]}}
     if name == "brand":
-        return {"terms": {f.BRAND_KEYWORD: list(values)}}
+        return {"terms": {doc.BRAND_KEYWORD: list(values)}}
     if name.startswith(facets.ATTR_PREFIX):
         key = name[len(facets.ATTR_PREFIX):]
-        return {"terms": {f.ATTR_PAIRS: [f"{key}{f.ATTR_PAIR_SEPARATOR}{value}" for value in values]}}
+        return {"terms": {doc.ATTR_PAIRS: [f"{key}{doc.ATTR_PAIR_SEPARATOR}{value}" for value in values]}}
     return None
 
 
@@ -43,18 +43,18 @@ def filter_clauses(params: SearchParams) -> dict[str, Body]:
     """Each filter the shopper set, keyed by its facet name (`attr.<name>` for attributes)."""
     clauses: dict[str, Body] = {}
     if params.category:
-        clauses["category"] = {"term": {f.CATEGORY_PATH: params.category}}
+        clauses["category"] = {"term": {doc.CATEGORY_PATH: params.category}}
     if params.brands:
-        clauses["brand"] = {"terms": {f.BRAND_KEYWORD: list(params.brands)}}
+        clauses["brand"] = {"terms": {doc.BRAND_KEYWORD: list(params.brands)}}
     for name, values in params.attributes:
-        clauses[f"attr.{name}"] = {"terms": {f.ATTR_PAIRS: [f"{name}{f.ATTR_PAIR_SEPARATOR}{v}" for v in values]}}
+        clauses[f"attr.{name}"] = {"terms": {doc.ATTR_PAIRS: [f"{name}{doc.ATTR_PAIR_SEPARATOR}{v}" for v in values]}}
     if params.price_min is not None or params.price_max is not None:
         bounds: dict[str, float] = {}
         if params.price_min is not None:
             bounds["gte"] = params.price_min
         if params.price_max is not None:
             bounds["lte"] = params.price_max
-        clauses["price"] = {"range": {f.PRICE: bounds}}
+        clauses["price"] = {"range": {doc.PRICE: bounds}}
     if params.in_stock is not None:
         clauses["availability"] = in_stock_filter(params.in_stock)
     return clauses

@@ -13,7 +13,7 @@ from typing import Final
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from indexer.progress import CHANGE_SEARCHABLE_SQL
+from db.outbox import CHANGE_SEARCHABLE_SQL
 
 WAIT_BOUND_SECONDS: Final = 2.0
 FIRST_POLL_SECONDS: Final = 0.02

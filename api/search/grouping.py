@@ -10,7 +10,7 @@ from typing import Any, Final
 from litestar.datastructures import State
 
 from api.search import backend, filtering, query
-from indexer import mapping as f
+from catalog import index_contract as doc
 
 MAX_MATCHED_VARIANTS: Final = 100
 """A grouped item lists (and takes its price range from) at most this many matching variants."""
@@ -19,12 +19,13 @@ MAX_MATCHED_VARIANTS: Final = 100
 def variants_body(found: query.Body, group_ids: Sequence[int], sort: str) -> query.Body:
     """The variants of these groups that the search `found` matched (its query and filters, in filter context:
     no scores needed), best first under `sort`: what each grouped item lists and takes its price range from."""
-    matched: list[query.Body] = [found["query"], {"terms": {f.GROUP_ID: list(group_ids)}}]
+    matched: list[query.Body] = [found["query"], {"terms": {doc.GROUP_ID: list(group_ids)}}]
     if "post_filter" in found:
         matched.append(found["post_filter"])
-    order = query.SORTS[sort][:1] if sort in ("price_asc", "price_desc") else [{f.IN_STOCK: "desc"}, {f.PRICE: "asc"}]
+    by_price = sort in ("price_asc", "price_desc")
+    order = query.SORTS[sort][:1] if by_price else [{doc.IN_STOCK: "desc"}, {doc.PRICE: "asc"}]
     return {"size": MAX_MATCHED_VARIANTS * len(group_ids), "query": {"bool": {"filter": matched}},
-            "_source": [f.SKU, f.GROUP_ID, f.PRICE], "sort": [*order, {f.ID: "asc"}]}
+            "_source": [doc.SKU, doc.GROUP_ID, doc.PRICE], "sort": [*order, {doc.ID: "asc"}]}
 
 
 VARIANT_COUNTS: Final = "variant_counts"
@@ -32,9 +33,9 @@ VARIANT_COUNTS: Final = "variant_counts"
 
 def variant_counts_body(group_ids: Sequence[int]) -> query.Body:
     """How many variants of each of these groups a shopper can see (active ones)."""
-    visible = [filtering.active_only(), {"terms": {f.GROUP_ID: list(group_ids)}}]
+    visible = [filtering.active_only(), {"terms": {doc.GROUP_ID: list(group_ids)}}]
     return {"size": 0, "query": {"bool": {"filter": visible}},
-            "aggs": {VARIANT_COUNTS: {"terms": {"field": f.GROUP_ID, "size": len(group_ids)}}}}
+            "aggs": {VARIANT_COUNTS: {"terms": {"field": doc.GROUP_ID, "size": len(group_ids)}}}}
 
 
 @dataclass
@@ -58,8 +59,8 @@ async def models_for(state: State, body: dict[str, Any], hits: Sequence[dict[str
     models: dict[int, Model] = {}
     for hit in hits:
         src = hit["_source"]
-        if (group_id := src.get(f.GROUP_ID)) is not None and group_id not in models:
-            models[int(group_id)] = Model(int(group_id), src.get(f.GROUP_CODE) or "", src.get(f.GROUP_NAME) or "")
+        if (group_id := src.get(doc.GROUP_ID)) is not None and group_id not in models:
+            models[int(group_id)] = Model(int(group_id), src.get(doc.GROUP_CODE) or "", src.get(doc.GROUP_NAME) or "")
     ids = list(models)
     bodies = [variants_body(body, ids, sort), variant_counts_body(ids)] if ids else []
     if facet_counts is not None:
@@ -75,8 +76,8 @@ async def models_for(state: State, body: dict[str, Any], hits: Sequence[dict[str
     for bucket in counted.get("aggregations", {}).get(VARIANT_COUNTS, {}).get("buckets", []):
         models[int(bucket["key"])].variant_count = int(bucket["doc_count"])
     for hit in matched.get("hits", {}).get("hits", []):
-        model = models.get(int(hit["_source"][f.GROUP_ID]))
+        model = models.get(int(hit["_source"][doc.GROUP_ID]))
         if model is not None and len(model.skus) < MAX_MATCHED_VARIANTS:
-            model.skus.append(hit["_source"][f.SKU])
-            model.prices.append(float(hit["_source"][f.PRICE]))
+            model.skus.append(hit["_source"][doc.SKU])
+            model.prices.append(float(hit["_source"][doc.PRICE]))
     return models, variants

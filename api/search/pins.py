@@ -10,18 +10,18 @@ from opensearchpy import AsyncOpenSearch
 
 from api.search import backend, filtering, query
 from api.search.schemas import SearchParams
-from indexer import mapping as f
+from catalog import index_contract as doc
 
 
 def pins_body(params: SearchParams, steering: query.Steering) -> query.Body:
     """The pinned products a shopper may be shown now: active, in stock, under every filter of the search."""
     skus = list(dict.fromkeys(sku for sku, _, _ in steering.pins))
     required = [filtering.active_only(), filtering.in_stock_filter(True), *filtering.confined_clauses(params),
-                *steering.scope, *filtering.filter_clauses(params).values(), {"terms": {f.SKU: skus}}]
+                *steering.scope, *filtering.filter_clauses(params).values(), {"terms": {doc.SKU: skus}}]
     found: query.Body = {"bool": {"filter": required}}
     if steering.hidden:
-        found["bool"]["must_not"] = [{"terms": {f.SKU: list(steering.hidden)}}]
-    return {"size": len(skus), "query": found, "_source": [*query.SOURCE_FIELDS, f.GROUP_KEY]}
+        found["bool"]["must_not"] = [{"terms": {doc.SKU: list(steering.hidden)}}]
+    return {"size": len(skus), "query": found, "_source": [*query.SOURCE_FIELDS, doc.GROUP_KEY]}
 
 
 async def place_pins(client: AsyncOpenSearch, alias: str, params: SearchParams, steer: query.Steering
@@ -30,18 +30,18 @@ async def place_pins(client: AsyncOpenSearch, alias: str, params: SearchParams, 
     the steering that keeps them out of the ranked hits and leaves the page's other places to those (one light
     request before the search)."""
     raw = await backend.search(client, alias, pins_body(params, steer), "hits.hits._source")
-    by_sku = {hit["_source"][f.SKU].lower(): hit for hit in raw.get("hits", {}).get("hits", [])}
+    by_sku = {hit["_source"][doc.SKU].lower(): hit for hit in raw.get("hits", {}).get("hits", [])}
     taken: dict[int, tuple[dict[str, Any], int]] = {}
     keys: list[str] = []
     for sku, position, rule_id in steer.pins:
         hit = by_sku.get(sku)
-        if hit is None or hit["_source"][f.GROUP_KEY] in keys:  # not sellable now, or its model is placed
+        if hit is None or hit["_source"][doc.GROUP_KEY] in keys:  # not sellable now, or its model is placed
             continue
         place = position - 1
         while place in taken:
             place += 1
         taken[place] = ({**hit, "_score": None}, rule_id)
-        keys.append(hit["_source"][f.GROUP_KEY])
+        keys.append(hit["_source"][doc.GROUP_KEY])
     start, size = params.offset, params.per_page
     before = sum(1 for place in taken if place < start)
     on_page = [(place, hit, rule_id) for place, (hit, rule_id) in sorted(taken.items(), key=lambda kv: kv[0])

@@ -20,7 +20,7 @@ from msgspec import Struct
 from api.search import backend, query, rules, service
 from api.search.schemas import SearchParams, SearchResponse
 from api.search.words import tokenize, word_groups
-from indexer import mapping as f
+from catalog import index_contract as doc
 
 EXACT_REASON: Final = "the query is its SKU or its whole name"
 
@@ -91,7 +91,7 @@ async def preview(state: State, params: SearchParams) -> SearchPreview:
     earned: list[set[int]] = []
     if candidates:
         bodies = [{"size": len(page_ids), "_source": False,
-                   "query": {"bool": {"filter": [{"terms": {f.ID: page_ids}}, clause]}}} for _, clause in candidates]
+                   "query": {"bool": {"filter": [{"terms": {doc.ID: page_ids}}, clause]}}} for _, clause in candidates]
         found = await backend.search_many(state.opensearch, state.settings.index_alias, bodies, "hits.hits._id")
         earned = [{int(hit["_id"]) for hit in raw.get("hits", {}).get("hits", [])} for raw in found]
     words = bool(tokenize(shown.q))

@@ -17,7 +17,7 @@ from api.search import facets
 from api.search.filtering import active_only, combine, confined_clauses, filter_clauses
 from api.search.schemas import SearchParams
 from api.search.words import Expansions, group_terms, normalize_query, tokenize, word_groups
-from indexer import mapping as f
+from catalog import index_contract as doc
 
 Body = dict[str, Any]
 
@@ -39,16 +39,16 @@ IN_STOCK_WEIGHT: Final = 1.1
 
 # Field boosts: name > brand > attributes > category names > description. Each word is scored by BM25 on its
 # best field, so its idf counts: a rare word (a color, a model number) outweighs a common one.
-EXACT_FIELDS: Final = (f"{f.NAME_EXACT}^8", f"{f.NAME}^6", f"{f.NAME_JOINED}^6", f"{f.BRAND}^4",
-                       f"{f.ATTR_TEXT}^3", f"{f.CATEGORY_NAMES}^2", f"{f.DESCRIPTION}^1", f"{f.SKU_TEXT}^6")
-FUZZY_FIELDS: Final = (f"{f.NAME}^6", f"{f.BRAND}^4", f"{f.CATEGORY_NAMES}^2", f"{f.DESCRIPTION}^1")
-AUTOCOMPLETE_FIELDS: Final = (f.AUTOCOMPLETE, f"{f.AUTOCOMPLETE}._2gram", f"{f.AUTOCOMPLETE}._3gram")
+EXACT_FIELDS: Final = (f"{doc.NAME_EXACT}^8", f"{doc.NAME}^6", f"{doc.NAME_JOINED}^6", f"{doc.BRAND}^4",
+                       f"{doc.ATTR_TEXT}^3", f"{doc.CATEGORY_NAMES}^2", f"{doc.DESCRIPTION}^1", f"{doc.SKU_TEXT}^6")
+FUZZY_FIELDS: Final = (f"{doc.NAME}^6", f"{doc.BRAND}^4", f"{doc.CATEGORY_NAMES}^2", f"{doc.DESCRIPTION}^1")
+AUTOCOMPLETE_FIELDS: Final = (doc.AUTOCOMPLETE, f"{doc.AUTOCOMPLETE}._2gram", f"{doc.AUTOCOMPLETE}._3gram")
 # Under relaxation ("any word"), each query word a product matches adds this much before BM25, so products that
 # match more of the query come first and BM25 orders those that match as many.
 COVERAGE_BOOST: Final = 1_000.0
 
-SOURCE_FIELDS: Final = [f.ID, f.SKU, f.NAME, f.BRAND, f.PRICE, f.CURRENCY, f.CATEGORY_PATH, f.IN_STOCK,
-                        f.AVAILABLE, f.IMAGES, f.GROUP_ID, f.GROUP_CODE, f.GROUP_NAME]
+SOURCE_FIELDS: Final = [doc.ID, doc.SKU, doc.NAME, doc.BRAND, doc.PRICE, doc.CURRENCY, doc.CATEGORY_PATH, doc.IN_STOCK,
+                        doc.AVAILABLE, doc.IMAGES, doc.GROUP_ID, doc.GROUP_CODE, doc.GROUP_NAME]
 GROUPS_TOTAL: Final = "groups_total"
 """The aggregation a grouped search counts its models with (hits.total counts products)."""
 SEARCH_FILTER_PATH: Final = ",".join((
@@ -57,13 +57,13 @@ SEARCH_FILTER_PATH: Final = ",".join((
 ))
 
 SORTS: Final[dict[str, list[Any]]] = {
-    "relevance": [{"_score": "desc"}, {f.ID: "asc"}],  # availability is in the score (IN_STOCK_WEIGHT)
-    "price_asc": [{f.PRICE: "asc"}, {f.ID: "asc"}],
-    "price_desc": [{f.PRICE: "desc"}, {f.ID: "asc"}],
-    "newest": [{f.CREATED_AT: "desc"}, {f.ID: "desc"}],
-    "name": [{f.NAME_SORT: "asc"}, {f.ID: "asc"}],
+    "relevance": [{"_score": "desc"}, {doc.ID: "asc"}],  # availability is in the score (IN_STOCK_WEIGHT)
+    "price_asc": [{doc.PRICE: "asc"}, {doc.ID: "asc"}],
+    "price_desc": [{doc.PRICE: "desc"}, {doc.ID: "asc"}],
+    "newest": [{doc.CREATED_AT: "desc"}, {doc.ID: "desc"}],
+    "name": [{doc.NAME_SORT: "asc"}, {doc.ID: "asc"}],
 }
-BROWSE_RELEVANCE: Final = [{f.IN_STOCK: "desc"}, {f.ID: "asc"}]
+BROWSE_RELEVANCE: Final = [{doc.IN_STOCK: "desc"}, {doc.ID: "asc"}]
 """`relevance` without words: nothing to score, so in stock first by sort, and the query stays in filter context
 (a function_score giving every product its in-stock weight was ~15% of a browse page at 1M)."""
 
@@ -139,7 +139,7 @@ def _group_clause(text: str, alternatives: Sequence[str], last: bool, typos: boo
     options = [_word_match(text, fuzzy=typos)]
     options += [_word_match(alt, fuzzy=False) for alt in alternatives]
     if last and " " not in text and len(text) >= 2:
-        options.append({"prefix": {f.AUTOCOMPLETE: {"value": text, "boost": 0.8}}})
+        options.append({"prefix": {doc.AUTOCOMPLETE: {"value": text, "boost": 0.8}}})
     return options[0] if len(options) == 1 else {"bool": {"should": options, "minimum_should_match": 1}}
 
 
@@ -163,11 +163,11 @@ def ranking_weights(groups: Sequence[tuple[str, Sequence[str]]]) -> list[Body]:
     functions: list[Body] = []
     for text, alternatives in groups:
         words = (text, *alternatives)
-        in_category = _any_of([{"match": {f.CATEGORY_NAMES: {"query": t, "operator": "and"}}} for t in words])
+        in_category = _any_of([{"match": {doc.CATEGORY_NAMES: {"query": t, "operator": "and"}}} for t in words])
         functions.append({"filter": in_category, "weight": CATEGORY_WEIGHT})
-        of_brand = _any_of([{"match": {f.BRAND: {"query": t, "operator": "and"}}} for t in words])
+        of_brand = _any_of([{"match": {doc.BRAND: {"query": t, "operator": "and"}}} for t in words])
         functions.append({"filter": of_brand, "weight": BRAND_WEIGHT})
-    functions.append({"filter": {"term": {f.IN_STOCK: True}}, "weight": IN_STOCK_WEIGHT})
+    functions.append({"filter": {"term": {doc.IN_STOCK: True}}, "weight": IN_STOCK_WEIGHT})
     return functions
 
 
@@ -199,13 +199,13 @@ def text_query(q: str, expansions: Expansions | None = None, matching: Matching 
     closeness: list[Body] = [{"multi_match": {"query": text, "type": "bool_prefix", "fields": list(AUTOCOMPLETE_FIELDS),
                                               "operator": "and", "boost": 2.0}}]
     if len(words) > 1:  # a one-word "phrase" is that word again, which would favour names that merely mention it
-        closeness += [{"match_phrase": {f.NAME_EXACT: {"query": text, "boost": 10.0}}},
-                      {"match_phrase": {f.NAME: {"query": text, "slop": 3, "boost": 3.0}}}]
+        closeness += [{"match_phrase": {doc.NAME_EXACT: {"query": text, "boost": 10.0}}},
+                      {"match_phrase": {doc.NAME: {"query": text, "slop": 3, "boost": 3.0}}}]
     required["bool"]["should"] = [*required["bool"].get("should", []), *closeness]
     ranked = {"function_score": {"query": required, "functions": [*ranking_weights(groups), *boost_functions(boosts)],
                                  "score_mode": "multiply", "boost_mode": "multiply"}}
     typed = " ".join(q.split())
-    exact = [{"term": {field: {"value": typed}}} for field in (f.SKU, f.SKU_COMPACT, f.NAME_WORDS)]
+    exact = [{"term": {field: {"value": typed}}} for field in (doc.SKU, doc.SKU_COMPACT, doc.NAME_WORDS)]
     return {"bool": {"should": [{"constant_score": {"filter": _any_of(exact), "boost": EXACT_BOOST}}, ranked],
                      "minimum_should_match": 1}}
 
@@ -272,7 +272,8 @@ def highlight(q: str, also: str | None = None) -> Body:
     for every hit, which was half the cost of a typo-tolerant search (profiled: 18.5 -> 10 ms). A typo-tolerant
     pass highlights the words as typed and `also` the spelling the suggester proposed ("samsnug" -> "samsung").
     """
-    words: Body = {"query": normalize_query(f"{q} {also}" if also else q), "fields": [f.NAME, f.BRAND, f.DESCRIPTION]}
+    words: Body = {"query": normalize_query(f"{q} {also}" if also else q),
+                   "fields": [doc.NAME, doc.BRAND, doc.DESCRIPTION]}
     return {
         "encoder": "html",
         "pre_tags": ["<em>"],
@@ -280,17 +281,17 @@ def highlight(q: str, also: str | None = None) -> Body:
         "require_field_match": False,
         "highlight_query": {"multi_match": words},
         "fields": {
-            f.NAME: {"number_of_fragments": 0},
-            f.BRAND: {"number_of_fragments": 0},
-            f.DESCRIPTION: {"fragment_size": 160, "number_of_fragments": 1},
+            doc.NAME: {"number_of_fragments": 0},
+            doc.BRAND: {"number_of_fragments": 0},
+            doc.DESCRIPTION: {"fragment_size": 160, "number_of_fragments": 1},
         },
     }
 
 
 def did_you_mean(q: str) -> Body:
     return {"text": normalize_query(q), "did_you_mean": {"phrase": {
-        "field": f.SPELL, "size": 1, "gram_size": 3, "max_errors": 2, "confidence": 1.0,
-        "direct_generator": [{"field": f.SPELL, "suggest_mode": "always", "min_word_length": 3}],
+        "field": doc.SPELL, "size": 1, "gram_size": 3, "max_errors": 2, "confidence": 1.0,
+        "direct_generator": [{"field": doc.SPELL, "suggest_mode": "always", "min_word_length": 3}],
     }}}
 
 
@@ -321,7 +322,7 @@ def search_body(params: SearchParams, facet_keys: Sequence[str], expansions: Exp
     words = tokenize(params.q)
     found: Body = {"bool": {"filter": scope}}
     if steering.hidden:
-        found["bool"]["must_not"] = [{"terms": {f.SKU: list(steering.hidden)}}]
+        found["bool"]["must_not"] = [{"terms": {doc.SKU: list(steering.hidden)}}]
     sort = SORTS[params.sort] if words or params.sort != "relevance" else BROWSE_RELEVANCE
     if words:
         found["bool"]["must"] = [text_query(params.q, expansions, matching, steering.boosts)]
@@ -340,12 +341,12 @@ def search_body(params: SearchParams, facet_keys: Sequence[str], expansions: Exp
     }
     post_filter = combine(list(filters.values()))
     if steering.excluded_keys:
-        kept_out: Body = {"bool": {"must_not": [{"terms": {f.GROUP_KEY: list(steering.excluded_keys)}}]}}
+        kept_out: Body = {"bool": {"must_not": [{"terms": {doc.GROUP_KEY: list(steering.excluded_keys)}}]}}
         post_filter = kept_out if post_filter is None else {"bool": {"filter": [post_filter, kept_out]}}
     if post_filter is not None:
         body["post_filter"] = post_filter
     if grouped:
-        body["collapse"] = {"field": f.GROUP_KEY}
+        body["collapse"] = {"field": doc.GROUP_KEY}
         body["aggs"][GROUPS_TOTAL] = groups_total(post_filter)
         body["aggs"][facets.SCOPE_VARIANTS] = facets.scope_variants()
     if params.search_after is not None and not grouped:

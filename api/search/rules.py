@@ -37,7 +37,7 @@ from api.search import filtering, query
 from api.search.query import NO_STEERING, Steering
 from api.search.rule_schemas import ATTRIBUTE_NAME, RULE_FIELDS, Boost, Pin, RuleCreate, RuleRead, RuleUpdate, When
 from api.search.words import normalize_query, word_groups
-from indexer.mapping import index_analysis
+from catalog import index_contract
 
 FALLBACK_TTL: Final = 5.0
 MAX_AGE: Final = 300.0
@@ -177,8 +177,8 @@ def phrasings(q: str, expansions: Mapping[str, Sequence[str]]) -> list[str]:
 
 
 def _inline_analyzer() -> dict[str, Any]:
-    """The index's `product_text` analyzer spelled out (from `indexer.mapping`), so analysing needs no index."""
-    analysis = index_analysis()
+    """The index's `product_text` analyzer spelled out (from `catalog.index_contract`), so analysing needs no index."""
+    analysis = index_contract.index_analysis()
     spec = analysis["analyzer"][ANALYZER]
     return {"tokenizer": spec["tokenizer"], "filter": [analysis["filter"].get(name, name) for name in spec["filter"]]}
 

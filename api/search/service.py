@@ -36,9 +36,8 @@ from api.search.schemas import (
 from api.search.synonyms import SynonymStore
 from api.search.validation import MAX_RESULT_WINDOW
 from api.search.words import word_groups
+from catalog import index_contract as doc
 from catalog.settings import Settings
-from indexer import mapping as f
-from indexer.documents import category_levels
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +87,7 @@ class Taxonomy:
     def facetable_for(self, category: str) -> list[str]:
         """Facetable attributes of the category, including those inherited from its ancestors."""
         keys: dict[str, None] = {}
-        for level in category_levels(category):
+        for level in doc.category_levels(category):
             keys.update(dict.fromkeys(self.facetable.get(level, ())))
         return list(keys)
 
@@ -127,7 +126,7 @@ class SearchRuntime:
                 time.monotonic() - at < GROUPS_TTL):
             return self.variants_indexed
         raw = await backend.search(client, alias, {"size": 0, "track_total_hits": 1, "terminate_after": 1,
-                                                "query": {"exists": {"field": f.GROUP_ID}}}, "hits.total.value")
+                                                "query": {"exists": {"field": doc.GROUP_ID}}}, "hits.total.value")
         self.variants_indexed = backend.total(raw) > 0
         self.variants_checked = (generation, time.monotonic())
         return self.variants_indexed
@@ -179,15 +178,16 @@ def runtime(state: State) -> SearchRuntime:
 
 def _item(hit: dict[str, Any], models: Mapping[int, grouping.Model] | None = None) -> SearchItem:
     src = hit["_source"]
-    images = src.get(f.IMAGES) or []
+    images = src.get(doc.IMAGES) or []
     score = hit.get("_score")
     item = SearchItem(
-        id=int(src[f.ID]), sku=src[f.SKU], name=src[f.NAME], brand=src.get(f.BRAND), price=float(src[f.PRICE]),
-        currency=src[f.CURRENCY], category_path=src.get(f.CATEGORY_PATH) or [], in_stock=bool(src[f.IN_STOCK]),
-        available=int(src.get(f.AVAILABLE) or 0), image=images[0] if images else None,
+        id=int(src[doc.ID]), sku=src[doc.SKU], name=src[doc.NAME], brand=src.get(doc.BRAND),
+        price=float(src[doc.PRICE]),
+        currency=src[doc.CURRENCY], category_path=src.get(doc.CATEGORY_PATH) or [], in_stock=bool(src[doc.IN_STOCK]),
+        available=int(src.get(doc.AVAILABLE) or 0), image=images[0] if images else None,
         highlights=hit.get("highlight", {}), score=score if isinstance(score, float | int) else None,
     )
-    model = (models or {}).get(src.get(f.GROUP_ID, -1))
+    model = (models or {}).get(src.get(doc.GROUP_ID, -1))
     if model is not None:
         skus = model.skus or [item.sku]
         prices = model.prices or [item.price]
@@ -299,7 +299,7 @@ async def answer(state: State, rt: SearchRuntime, params: SearchParams, expansio
     if any(p not in taxonomy.names for p in paths):
         taxonomy = await rt.current_taxonomy(state.sessions, paths)
     if trace is not None:
-        trace.params, trace.pinned = params, {int(hit["_source"][f.ID]): rule_id for _, hit, rule_id in pinned}
+        trace.params, trace.pinned = params, {int(hit["_source"][doc.ID]): rule_id for _, hit, rule_id in pinned}
     return SearchResponse(
         query=params.q if not corrected else suggestion or params.q, total=total, page=params.page,
         per_page=params.per_page, items=[_item(h, models) for h in hits],

@@ -20,7 +20,7 @@ from api.search.schemas import (
 )
 from api.search.validation import invalid
 from api.search.words import normalize_query
-from indexer import mapping as f
+from catalog import index_contract as doc
 
 _suggest_decoder = msgspec.json.Decoder(SuggestResponse)
 _encoder = msgspec.json.Encoder()
@@ -35,7 +35,7 @@ def suggest_body(q: str, size: int = 6, scope: Sequence[query.Body] = ()) -> que
     prefix: query.Body = {"multi_match": {"query": text, "type": "bool_prefix", "fields": fields, "operator": "and"}}
     should: list[query.Body] = [prefix]
     if fuzzy:
-        should.append({"match": {f.AUTOCOMPLETE: {"query": text, "operator": "and", "fuzziness": query.FUZZINESS,
+        should.append({"match": {doc.AUTOCOMPLETE: {"query": text, "operator": "and", "fuzziness": query.FUZZINESS,
                                                   "prefix_length": query.PREFIX_LENGTH, "boost": 0.5}}})
         should.append({"multi_match": {"query": text, "type": "bool_prefix", "fields": list(query.AUTOCOMPLETE_FIELDS),
                                        "operator": "and", "fuzziness": query.FUZZINESS,
@@ -45,25 +45,26 @@ def suggest_body(q: str, size: int = 6, scope: Sequence[query.Body] = ()) -> que
         # A typo in the word being typed ("samsung galx"): the earlier words fuzzy, the last one a fuzzy prefix
         # (the field's `_index_prefix` holds every word's leading characters).
         head = text[: -len(last)].strip()
-        typed: list[query.Body] = [{"fuzzy": {f"{f.AUTOCOMPLETE}._index_prefix": {
+        typed: list[query.Body] = [{"fuzzy": {f"{doc.AUTOCOMPLETE}._index_prefix": {
             "value": last, "fuzziness": query.FUZZINESS, "prefix_length": query.PREFIX_LENGTH}}}]
         if head:
-            typed.insert(0, {"match": {f.AUTOCOMPLETE: {"query": head, "operator": "and", "fuzziness": query.FUZZINESS,
-                                                        "prefix_length": query.PREFIX_LENGTH}}})
+            typed.insert(0, {"match": {doc.AUTOCOMPLETE: {"query": head, "operator": "and",
+                                                          "fuzziness": query.FUZZINESS,
+                                                          "prefix_length": query.PREFIX_LENGTH}}})
         should.append({"bool": {"must": typed, "boost": 0.2}})
     category_regex = f"(.*/)?{facets.lucene_regex_escape(last)}[^/]*"
     return {
         "size": size,
         "query": {"bool": {"filter": [filtering.active_only(), *scope], "should": should, "minimum_should_match": 1}},
-        "sort": [{f.IN_STOCK: "desc"}, {"_score": "desc"}, {f.ID: "asc"}],
-        "_source": [f.ID, f.SKU, f.NAME, f.BRAND],
+        "sort": [{doc.IN_STOCK: "desc"}, {"_score": "desc"}, {doc.ID: "asc"}],
+        "_source": [doc.ID, doc.SKU, doc.NAME, doc.BRAND],
         "aggs": {
             "brands": {"filter": {"bool": {"filter": [filtering.active_only()], "must": [{"multi_match": {
-                "query": text, "type": "bool_prefix", "fields": [f.BRAND], "operator": "and",
+                "query": text, "type": "bool_prefix", "fields": [doc.BRAND], "operator": "and",
                 **({"fuzziness": query.FUZZINESS, "prefix_length": query.PREFIX_LENGTH} if fuzzy else {})}}]}},
-                "aggs": {"values": {"terms": {"field": f.BRAND_KEYWORD, "size": 5}}}},
+                "aggs": {"values": {"terms": {"field": doc.BRAND_KEYWORD, "size": 5}}}},
             "categories": {"filter": filtering.active_only(), "aggs": {"values": {"terms": {
-                "field": f.CATEGORY_PATH, "size": 5, "include": category_regex}}}},
+                "field": doc.CATEGORY_PATH, "size": 5, "include": category_regex}}}},
         },
     }
 
@@ -76,7 +77,7 @@ async def _suggest_uncached(state: State, rt: service.SearchRuntime, q: str, gen
     client, alias = state.opensearch, state.settings.index_alias
     body = suggest_body(q, scope=filtering.confined_clauses(SearchParams(confined=tuple(confined))))
     if await rt.has_variants(client, alias, generation):  # one suggestion per model, not one per color
-        body["collapse"] = {"field": f.GROUP_KEY}
+        body["collapse"] = {"field": doc.GROUP_KEY}
     raw = await backend.search(client, alias, body, SUGGEST_FILTER_PATH)
     hits = raw.get("hits", {}).get("hits", [])
     aggs = raw.get("aggregations", {})
@@ -85,8 +86,8 @@ async def _suggest_uncached(state: State, rt: service.SearchRuntime, q: str, gen
     taxonomy = await rt.current_taxonomy(state.sessions, [b["key"] for b in category_buckets])
     return SuggestResponse(
         query=q,
-        products=[ProductSuggestion(int(h["_source"][f.ID]), h["_source"][f.SKU], h["_source"][f.NAME],
-                                    h["_source"].get(f.BRAND)) for h in hits],
+        products=[ProductSuggestion(int(h["_source"][doc.ID]), h["_source"][doc.SKU], h["_source"][doc.NAME],
+                                    h["_source"].get(doc.BRAND)) for h in hits],
         brands=[FacetValue(b["key"], b["doc_count"]) for b in brand_buckets],
         categories=[CategorySuggestion(b["key"], taxonomy.names.get(b["key"], b["key"].rsplit("/", 1)[-1]),
                                        b["doc_count"]) for b in category_buckets],

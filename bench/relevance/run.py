@@ -160,13 +160,13 @@ def search_hits(client: TestClient[Litestar], query: str) -> list[Hit]:
 
 
 def bm25_body(query: str) -> dict[str, Any]:
-    from indexer import mapping as f
+    from catalog import index_contract as doc
 
     return {
         "query": {"bool": {"must": {"multi_match": {"query": query, "fields": BM25_FIELDS}},
-                           "filter": {"term": {f.STATUS: "active"}}}},
+                           "filter": {"term": {doc.STATUS: "active"}}}},
         "size": TOP,
-        "_source": [f.SKU, f.CATEGORY_PATH],
+        "_source": [doc.SKU, doc.CATEGORY_PATH],
     }
 
 

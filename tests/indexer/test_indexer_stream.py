@@ -9,9 +9,9 @@ import pytest
 import redis
 from opensearchpy import NotFoundError, OpenSearch
 
+from catalog.index_contract import generation_key
 from catalog.settings import Settings
 from indexer.bulk import Action, BulkWriter
-from indexer.client import generation_key
 from indexer.documents import build_documents
 from indexer.mapping import alias_target
 from indexer.options import IndexerOptions
