@@ -28,8 +28,8 @@ def seed_command(
 
 def seed_with_progress(products: int, seed: int = 42, *, only_if_empty: bool = False) -> bool:
     """Seed with a progress bar per stage; False when `only_if_empty` and the catalog already has data."""
-    from db.seed import CatalogNotEmptyError
     from db.seed import seed as run_seed
+    from db.seed import seed_if_empty
 
     settings = get_settings()
     started = time.perf_counter()
@@ -42,12 +42,12 @@ def seed_with_progress(products: int, seed: int = 42, *, only_if_empty: bool = F
                 tasks[stage] = bar.add_task(stage, total=total)
             bar.update(tasks[stage], completed=done)
 
-        try:
-            run_seed(settings.database_url, products, seed, progress, settings.default_currency)
-        except CatalogNotEmptyError:
-            if only_if_empty:
+        args = (settings.database_url, products, seed, progress, settings.default_currency)
+        if only_if_empty:
+            if not seed_if_empty(*args):
                 return False
-            raise
+        else:
+            run_seed(*args)
     console.print(f"seeded {products} products into {settings.postgres_db} in "
                   f"{time.perf_counter() - started:.1f}s")
     return True
