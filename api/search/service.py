@@ -21,10 +21,10 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.search import backend, cursors, facets, filtering, grouping, pins, query, rules
-from api.search.analytics import AnalyticsRecorder, SearchRecord
 from api.search.cache import ResponseCache
 from api.search.freshness import wait_until_searchable
 from api.search.passes import Bodies, second_pass
+from api.search.query_log import QueryLog, SearchRecord
 from api.search.schemas import (
     GroupSummary,
     PriceSpan,
@@ -105,7 +105,7 @@ class SearchRuntime:
     """Per-process search state: the cache, synonyms, analytics buffer and cached catalog knowledge."""
 
     cache: ResponseCache
-    recorder: AnalyticsRecorder
+    recorder: QueryLog
     synonyms: SynonymStore = field(default_factory=SynonymStore)
     rules: rules.RuleBook = field(default_factory=rules.RuleBook)
     taxonomy: Taxonomy = field(default_factory=Taxonomy)
@@ -171,7 +171,7 @@ def runtime(state: State) -> SearchRuntime:
     if isinstance(found, SearchRuntime):
         return found
     settings: Settings = state.settings
-    created = SearchRuntime(ResponseCache(state.redis, settings.index_alias), AnalyticsRecorder(state.sessions))
+    created = SearchRuntime(ResponseCache(state.redis, settings.index_alias), QueryLog(state.sessions))
     state.search_runtime = created
     return created
 

@@ -1,4 +1,5 @@
-"""Search analytics: every search is recorded in `search_queries`, off the response path.
+"""The search query log: every search is recorded in `search_queries`, off the response path (the dashboard's
+Search insights read it; `db.analytics` is where the dashboard's figures are computed).
 
 Entries are buffered in-process and written by a background task half a second after the first one, in one
 `INSERT ... SELECT FROM unnest(<one array per column>)` whatever their number; a failure is logged and the
@@ -114,9 +115,9 @@ class BufferedRecorder(Generic[Entry]):
 
 
 @dataclass
-class AnalyticsRecorder(BufferedRecorder[SearchRecord]):
+class QueryLog(BufferedRecorder[SearchRecord]):
     statement = _INSERT
-    what = "search analytics entries"
+    what = "search query log entries"
 
     @staticmethod
     def parameters(entries: Sequence[SearchRecord]) -> dict[str, list[Any]]:
