@@ -66,4 +66,4 @@ FUZZ_EXAMPLES ?= 500
 .PHONY: fuzz
 fuzz: $(STAMP) ## Longer schemathesis run over every API operation (FUZZ_EXAMPLES per operation, default 500)
 	$(BIN)/catalog stack up
-	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest tests/test_fuzz_api.py $(PYTEST_ARGS)
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/pytest tests/api/test_fuzz_api.py $(PYTEST_ARGS)

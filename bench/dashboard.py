@@ -3,8 +3,8 @@
 Render time is measured twice: server side with `streamlit.testing.v1.AppTest` (the page script with its
 queries; cold = empty cache, warm = cached), and in a real headless Chromium driven by Playwright (navigation
 until every chart is drawn and the page has settled). Peak RSS is the `streamlit run` process's VmHWM after the
-browser has opened every page. The browser and server helpers here are also what tests/test_dashboard_browser.py
-uses.
+browser has opened every page. The browser and server helpers here are also what
+tests/dashboard/test_dashboard_browser.py uses.
 
     python -m bench.dashboard --database catalog_dash100k
 """

@@ -4,7 +4,7 @@ Everything runs on its own: a cluster of the native stack's launcher on free por
 9500) under a scratch stack dir, a fresh database and index alias, `catalog indexer run` and the API (uvicorn) as
 processes pointed at every node. The PostgreSQL and Redis of the dev stack are used (never stopped); its OpenSearch
 is never touched. Reports failed searches, p50/p99 before, during (kill -> node back) and after the failover, lost
-writes (`catalog verify` drift) and the time to green after the restart. `tests/test_opensearch_cluster.py` runs
+writes (`catalog verify` drift) and the time to green after the restart. `tests/ops/test_opensearch_cluster.py` runs
 the same drill and asserts on its report.
 
     .venv/bin/python bench/opensearch_failover.py                 # 16 searchers, 3 nodes of 320m

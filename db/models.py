@@ -1,6 +1,7 @@
 """SQLModel models of the tables the API reads and writes through the ORM; the schema lives in the migrations.
 
-Each model states its columns' types and nullability as the migrations make them (tests/test_schema_models.py checks).
+Each model states its columns' types and nullability as the migrations make them
+(tests/db/test_schema_models.py checks).
 The other tables (outbox, audit_log, change_log, search_queries, quality_rules, synonyms, ...) have no model on
 purpose: they are written by triggers or read and written in SQL by db/, indexer/ and api/search, so a model would be
 one more copy of the schema to keep true and nothing would use it.

@@ -1,4 +1,4 @@
-"""The /products contract from SPEC.md, plus PATCH, by-sku, ETag/If-Match and bulk upsert."""
+"""The /products API contract, plus PATCH, by-sku, ETag/If-Match and bulk upsert."""
 
 from __future__ import annotations
 

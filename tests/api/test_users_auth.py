@@ -1,4 +1,4 @@
-"""Users and tokens per SPEC.md: register, read/update self or admin, OAuth2 password login."""
+"""Users and tokens per the API contract: register, read/update self or admin, OAuth2 password login."""
 
 from __future__ import annotations
 

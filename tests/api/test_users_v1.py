@@ -244,7 +244,7 @@ async def test_tokens_carry_the_scopes_their_roles_allow(client: Client, unique:
     user = await register(client, unique)
     response = await client.post("/auth/token", data={"username": user["email"], "password": user["password"]})
     token = response.json()
-    assert set(token) == {"access_token", "token_type", "expires_in"}  # SPEC.md's body: no scope asked, none named
+    assert set(token) == {"access_token", "token_type", "expires_in"}  # the contract's body: no scope asked, none named
     claims = jwt.decode(
         token["access_token"],
         settings.jwt_secret,

@@ -217,7 +217,8 @@ def test_the_api_probes_are_the_apis_own_routes() -> None:
 def test_replicas_the_issue_asks_for() -> None:
     deployments = by_kind("Deployment")
     assert deployments["catalog-api"]["spec"]["replicas"] == 2
-    # Several indexers on one outbox are safe (SKIP LOCKED claims, external versions: tests/test_indexer_several.py).
+    # Several indexers on one outbox are safe (SKIP LOCKED claims, external versions:
+    # tests/indexer/test_indexer_several.py).
     assert deployments["catalog-indexer"]["spec"]["replicas"] == 2
     assert {"catalog-dashboard", "catalog-media-worker", "catalog-webhooks-worker"} <= set(deployments)
     job = by_kind("Job")["catalog-db-upgrade"]
