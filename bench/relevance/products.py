@@ -1,5 +1,5 @@
-"""The hand-written products of the relevance catalog (`products.jsonl`: accessories, cases, chargers, memory
-cards, ... that the demo seed does not make) and the electronics categories they live in, imported through the
+"""The hand-written products of the relevance catalog (`products.jsonl`: phones, their cases, chargers, cables,
+card readers, memory cards, ...; see README.md) and the electronics categories they live in, imported through the
 real API (`POST /categories`, `POST /products/bulk`, `PUT /products/{id}/stock`)."""
 
 from __future__ import annotations
