@@ -218,16 +218,27 @@ class SearchRequest:
     """The scoped search key the request came with (its filter is in `params.confined`)."""
 
 
+def facet_category(params: SearchParams) -> str | None:
+    """The category whose facetable attributes the facets show: the shopper's, else the one category a scoped
+    search key confines the storefront to (a phones storefront shows the phones' facets)."""
+    if params.category:
+        return params.category
+    confined = dict(params.confined).get("category", ())
+    return confined[0] if len(confined) == 1 else None
+
+
 def facet_keys(params: SearchParams, taxonomy: Taxonomy, common_keys: Sequence[str]) -> list[str]:
-    """Attribute facets: facetable for the chosen category (else the most common keys), plus filtered ones."""
-    keys = taxonomy.facetable_for(params.category) if params.category else []
+    """Attribute facets: facetable for the facets' category (else the most common keys), plus filtered ones."""
+    category = facet_category(params)
+    keys = taxonomy.facetable_for(category) if category else []
     keys = (keys or [k for k in common_keys if k not in taxonomy.never_facetable])[: facets.MAX_ATTRIBUTE_FACETS]
     return list(dict.fromkeys([*keys, *(name for name, _ in params.attributes)]))
 
 
 async def _facet_keys(rt: SearchRuntime, client: AsyncOpenSearch, alias: str, params: SearchParams,
                       taxonomy: Taxonomy) -> list[str]:
-    needs_common = not (params.category and taxonomy.facetable_for(params.category))
+    category = facet_category(params)
+    needs_common = not (category and taxonomy.facetable_for(category))
     common = await rt.most_common_keys(client, alias) if needs_common else []
     return facet_keys(params, taxonomy, common)
 
@@ -251,7 +262,8 @@ async def answer(state: State, rt: SearchRuntime, params: SearchParams, expansio
     in for the preview."""
     client: AsyncOpenSearch = state.opensearch
     alias = state.settings.index_alias
-    taxonomy = await rt.current_taxonomy(state.sessions, [params.category] if params.category else [])
+    category = facet_category(params)
+    taxonomy = await rt.current_taxonomy(state.sessions, [category] if category else [])
     keys = await _facet_keys(rt, client, alias, params, taxonomy)
     # A search_after cursor comes from an ungrouped first page: the rest of it stays ungrouped.
     grouped = params.group and params.search_after is None and await rt.has_variants(client, alias, generation)
