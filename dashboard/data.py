@@ -24,9 +24,10 @@ from opensearchpy import OpenSearch
 from sqlalchemy import Engine, create_engine
 
 from catalog.settings import get_settings
-from dashboard import search_analytics, search_data
+from dashboard import search_data
 from db import analytics, media_reports, quality_groups, replication
 from db import session as db_session
+from db.analytics import engagement, webhooks
 from db.analytics.common import Filters
 from db.replication import ReplicaLag
 from db.session import ReadSource
@@ -265,7 +266,9 @@ def attribute_names(f: Filters) -> list[str]:
     return search_data.attribute_names(search_client(), index_alias(), f)
 
 
-engagement_kpis = _read(search_analytics.engagement_kpis)
-query_engagement = _read(search_analytics.query_engagement)
-no_click_queries = _read(search_analytics.no_click_queries)
-rule_effect = _read(search_analytics.rule_effect)
+engagement_kpis = _read(engagement.engagement_kpis)
+query_engagement = _read(engagement.query_engagement)
+no_click_queries = _read(engagement.no_click_queries)
+rule_effect = _read(engagement.rule_effect)
+webhook_delivery_counts = _read(webhooks.webhook_delivery_counts)
+failed_webhook_deliveries = _read(webhooks.failed_webhook_deliveries)

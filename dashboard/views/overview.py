@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import charts, data, filters, webhook_data
+from dashboard import charts, data, filters
 
 
 def _money(value: float, currency: str) -> str:
@@ -56,12 +56,12 @@ def _changes() -> None:
 
 
 def _webhooks() -> None:
-    counts = webhook_data.delivery_counts()
+    counts = data.webhook_delivery_counts()
     if counts.empty:
         return
     st.subheader("Webhook deliveries")
     st.dataframe(counts, hide_index=True, key="webhook_counts_table")
-    failed = webhook_data.failed_deliveries()
+    failed = data.failed_webhook_deliveries()
     if failed.empty:
         st.caption("No delivery has failed: every event was acknowledged or is still being retried.")
         return

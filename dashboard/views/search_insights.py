@@ -8,7 +8,8 @@ import streamlit as st
 from opensearchpy.exceptions import OpenSearchException
 from streamlit.delta_generator import DeltaGenerator
 
-from dashboard import charts, data, filters, search_analytics, search_data
+from dashboard import charts, data, filters, search_data
+from db.analytics import engagement
 from db.analytics.common import Filters
 
 
@@ -81,8 +82,8 @@ def _rules() -> None:
         return
     st.caption("Each rule since it took effect (its start, else its creation) until now or its end, against the "
                "searches for the same queries in as long a time just before. CTR counts searches with a click; "
-               f"a side with fewer than {search_analytics.MIN_SEARCHES} searches is "
-               f"*{search_analytics.NOT_ENOUGH_DATA}*. Not narrowed by the sidebar's dates.")
+               f"a side with fewer than {engagement.MIN_SEARCHES} searches is "
+               f"*{engagement.NOT_ENOUGH_DATA}*. Not narrowed by the sidebar's dates.")
     _table(st.container(), effect, "rule_effect", rule_id="Rule", since="In effect since", days="Days compared",
            searches_with_rule="Searches with rule", ctr_with_rule_pct="CTR with rule (%)",
            searches_before="Searches before", ctr_before_pct="CTR before (%)", difference_pts="Difference (pts)")

@@ -92,7 +92,7 @@ def test_search_insights_show_clicks_and_conversions_per_query(dashboard_db: Das
 
 
 def test_search_insights_compare_each_rule_with_the_time_before_it(dashboard_db: DashboardDatabase) -> None:
-    from dashboard.search_analytics import MIN_SEARCHES, NOT_ENOUGH_DATA
+    from db.analytics.engagement import MIN_SEARCHES, NOT_ENOUGH_DATA
 
     at = open_page("search_insights")
     effect = table(at, "ctr_with_rule_pct").set_index("name")
