@@ -42,6 +42,7 @@ BENCH_DB = "catalog_searchbench"
 BENCH_ALIAS = "searchbench_products"
 BENCH_PORT = 8077
 UNGROUPED = "API uncached, ungrouped"
+MINIMAL = "OpenSearch minimal body"
 
 
 def use_environment(database: str, alias: str) -> None:
@@ -137,12 +138,18 @@ def merge(into: PassResult, part: PassResult) -> None:
 
 async def run_all(args: argparse.Namespace, api_url: str, os_url: str, alias: str,
                   queries: list[Params], bodies: list[list[Sent]]) -> list[PassResult]:
-    """Raw, uncached and cached passes, interleaved in `args.rounds` rounds so that all three see the same
-    machine load (this machine is shared); each pass's figures pool its rounds."""
+    """Raw, uncached and cached passes, and the minimal storefront body (`minimal_body`) under the same load: the
+    engine's floor at this concurrency on this machine, whatever the features. Interleaved in `args.rounds` rounds
+    so that all see the same machine load (this machine is shared); each pass's figures pool its rounds."""
     limits = httpx.Limits(max_connections=args.concurrency, max_keepalive_connections=args.concurrency)
     async with httpx.AsyncClient(limits=limits, timeout=30) as http:
         async def raw(i: int) -> bool:
             return await replay(http, f"{os_url}/{alias}", bodies[i % len(bodies)])
+
+        floor = [[("_search", minimal_body(p), "took")] for p in queries]
+
+        async def minimal(i: int) -> bool:
+            return await replay(http, f"{os_url}/{alias}", floor[i % len(floor)])
 
         urls = [f"{api_url}/search?{urlencode(params)}" for params in queries]
 
@@ -158,7 +165,8 @@ async def run_all(args: argparse.Namespace, api_url: str, os_url: str, alias: st
         await run_pass("warm-up", raw, min(200, args.requests), **bound)
         await run_pass("warm-up", uncached, min(200, args.requests), **bound)
         await run_pass("fill cache", cached, len(queries), **bound)
-        passes = [("OpenSearch direct", raw), ("API uncached", uncached), ("API cached", cached)]
+        passes = [("OpenSearch direct", raw), ("API uncached", uncached), ("API cached", cached),
+                  (MINIMAL, minimal)]
         if args.compare_grouping:  # the same queries, each variant an item of its own
             passes.append((UNGROUPED, api({"cache-control": "no-cache"}, "&group=false")))
         results = [PassResult(name) for name, _ in passes]
@@ -261,10 +269,10 @@ def measure(args: argparse.Namespace, api_url: str) -> list[PassResult]:
 def print_table(results: list[PassResult], concurrency: int, distinct: int) -> None:
     raw = results[0]
     print(f"\n{concurrency} concurrent clients, {distinct} distinct queries\n")
-    print(f"{'pass':<20}{'ok':>7}{'err':>5}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'req/s':>9}"
+    print(f"{'pass':<24}{'ok':>7}{'err':>5}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'req/s':>9}"
           f"{'p50/raw':>9}{'rps/raw':>9}")
     for r in results:
-        print(f"{r.name:<20}{len(r.latencies):>7}{r.errors:>5}{r.pct(50):>9.1f}{r.pct(95):>9.1f}{r.pct(99):>9.1f}"
+        print(f"{r.name:<24}{len(r.latencies):>7}{r.errors:>5}{r.pct(50):>9.1f}{r.pct(95):>9.1f}{r.pct(99):>9.1f}"
               f"{r.throughput:>9.0f}{r.pct(50) / raw.pct(50):>9.2f}{r.throughput / raw.throughput:>9.2f}")
     if raw.latencies:
         print(f"\n(median of raw: {statistics.median(raw.latencies) * 1000:.1f} ms)")
