@@ -57,8 +57,8 @@ class Shelf:
         self.phones, self.tablets = f"{self.word}/phones", f"{self.word}/tablets"
         phones, tablets = rows.category(self.phones), rows.category(self.tablets)
         rows.conn.execute(  # its own facets: whatever other tests leave in the shared index
-            "INSERT INTO category_attributes (category_id, name, type, facetable) VALUES (%s, 'color', 'string', true), "
-            "(%s, 'color', 'string', true)", (phones, tablets))
+            "INSERT INTO category_attributes (category_id, name, type, facetable) VALUES "
+            "(%s, 'color', 'string', true), (%s, 'color', 'string', true)", (phones, tablets))
         self.brand_a, self.brand_b = f"Alpha {unique}", f"Beta {unique}"
         self.skus: dict[tuple[str, str], str] = {}
         for brand, category_id, category, color in ((self.brand_a, phones, "phones", "red"),
