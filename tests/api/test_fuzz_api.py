@@ -24,6 +24,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from catalog.settings import Settings
+from tests.helpers.catalogs import own_catalog
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "15"))
 CHECKS = [
@@ -44,25 +45,8 @@ HYPOTHESIS = settings(
 @pytest.fixture(scope="module")
 def fuzz_settings(stack: Settings, database: str) -> Iterator[Settings]:
     """Settings for a throwaway, migrated database and an index alias of its own, next to the session's."""
-    from db.migrate import upgrade
-    from indexer.client import make_client
-    from indexer.mapping import ensure_index, template_name
-    from stack.postgres_server import drop_database, ensure_database
-
-    fuzz = stack.model_copy(update={"postgres_db": f"{stack.postgres_db}_fuzz",
-                                    "index_alias": f"{stack.index_alias}_fuzz"})
-    ensure_database(fuzz, fuzz.postgres_db)
-    upgrade(fuzz.database_url)
-    os_client = make_client(fuzz)
-    ensure_index(os_client, fuzz)
-    yield fuzz
-    from db.session import sync_engine
-
-    sync_engine.cache_clear()
-    os_client.indices.delete(index=f"{fuzz.index_alias}_v*", ignore_unavailable=True)
-    os_client.indices.delete_index_template(name=template_name(fuzz.index_alias))
-    os_client.close()
-    drop_database(fuzz, fuzz.postgres_db)
+    with own_catalog(stack, "fuzz") as fuzz:
+        yield fuzz
 
 
 @pytest.fixture(scope="module")

@@ -42,6 +42,10 @@ def as_csv(rows: list[dict[str, str]]) -> bytes:
 
 @pytest.fixture
 def catalog(catalog_rows: Any, unique: str) -> dict[str, Any]:
+    """Five products of one brand of this test's own. The draft's numeric attribute has a name of its own too: an
+    import types each attribute by the category definitions of that name anywhere in the catalog (another test's
+    `size` defined as a string made "3" import back as "3", an update); a name no other test defines comes back as
+    it went out, whatever ran before."""
     brand = f"Brand{unique}"
     category = catalog_rows.category(f"export-{unique}/kettles")
     warehouse = f"EX{unique.upper()}"[:20]
@@ -55,7 +59,8 @@ def catalog(catalog_rows: Any, unique: str) -> dict[str, Any]:
             images=["https://img.example.com/sell.jpg"],
             description="A fine kettle",
         ),
-        "draft": catalog_rows.product(sku=f"DRAFT-{unique}", brand=brand, status="draft", attributes={"size": 3}),
+        "draft": catalog_rows.product(sku=f"DRAFT-{unique}", brand=brand, status="draft",
+                                      attributes={f"size_{unique}": 3}),
         "no_stock": catalog_rows.product(sku=f"NOSTOCK-{unique}", brand=brand),
         "reserved": catalog_rows.product(sku=f"RES-{unique}", brand=brand),
         "other": catalog_rows.product(sku=f"OTHER-{unique}", brand=f"Other{unique}"),
