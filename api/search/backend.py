@@ -67,6 +67,24 @@ async def search_many(client: AsyncOpenSearch, alias: str, bodies: Sequence[dict
         return responses
 
 
+async def search_facets_apart(client: AsyncOpenSearch, alias: str, body: dict[str, Any], filter_path: str,
+                              params: SearchParams | None = None) -> dict[str, Any]:
+    """One search as two in one `_msearch`: the hits, and the facets in a size-0 search, which OpenSearch's shard
+    request cache keeps (until the next refresh that changed the shard), so the next page or another sort of the
+    same browse pays nothing for its facets. The answer has the shape of `search`'s.
+
+    Measured at 100k, 166 browse queries straight to OpenSearch: the same cost when nothing is cached (289 vs 292
+    req/s under 16 clients, p50 7.9 vs 8.2 ms for one client); 387 vs 268 req/s and 5.1 vs 8.2 ms once the facets
+    are cached. Text queries keep one body: matching the words twice cost them 12% uncached."""
+    aggs = body.get("aggs")
+    if not aggs:
+        return await search(client, alias, body, filter_path, params)
+    hits_body = {name: value for name, value in body.items() if name != "aggs"}
+    facets_body = {"size": 0, "track_total_hits": False, "query": body["query"], "aggs": aggs}
+    hits, counted = await search_many(client, alias, [hits_body, facets_body], filter_path, params)
+    return {**hits, "aggregations": counted.get("aggregations", {})}
+
+
 def total(raw: dict[str, Any]) -> int:
     """What a search (or a probe) found: models when it was grouped, else products."""
     groups = raw.get("aggregations", {}).get(query.GROUPS_TOTAL)

@@ -279,6 +279,8 @@ async def answer(state: State, rt: SearchRuntime, params: SearchParams, expansio
         # search rides along in the same round trip, and when it finds more, no probe is needed.
         widened_body = bodies.build(query.WIDENED_EXACT)
         raw, widened = await backend.search_many(client, alias, [first, widened_body], query.SEARCH_FILTER_PATH, params)
+    elif not params.q:  # browsing: the facets apart, so the shard request cache serves them for the next page
+        raw = await backend.search_facets_apart(client, alias, first, query.SEARCH_FILTER_PATH, params)
     else:
         raw = await backend.search(client, alias, first, query.SEARCH_FILTER_PATH, params)
     body, total = first, backend.total(raw)
