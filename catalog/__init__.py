@@ -1,1 +1,4 @@
-"""Project-wide pieces shared by every part: typed settings and the `catalog` command line."""
+"""Two floors in one package. The shared base every layer may import: typed settings (`settings`), the search
+document's contract (`index_contract`), the OpenSearch client factory (`opensearch_client`); these import no layer.
+The top: the `catalog` command line (`cli/`), `catalog run`'s processes and their supervisor (`run`, `supervisor`,
+`api_worker`), which may import anything and which nothing below imports."""
