@@ -84,6 +84,8 @@ class Steering:
     """Group keys of the pinned products shown: kept out of the ranked hits (they are placed, not ranked)."""
     window: tuple[int, int] | None = None
     """(from, size) of the ranked hits when pins take some places of the page."""
+    facet_attributes: tuple[str, ...] = ()
+    """Attributes the rules filter on: among the facets whatever the category, as the shopper's filtered ones."""
 
 
 NO_STEERING: Final = Steering()

@@ -100,8 +100,13 @@ class BufferedRecorder(Generic[Entry]):
             self._task = asyncio.get_running_loop().create_task(self._flush_soon())
 
     async def _flush_soon(self) -> None:
-        await asyncio.sleep(FLUSH_DELAY_SECONDS)
-        await self.flush()
+        # Entries recorded while a flush is writing find this task still running (so `record` starts no other):
+        # they are this task's to write, in the next round, or they would wait for the next search to be written.
+        while True:
+            await asyncio.sleep(FLUSH_DELAY_SECONDS)
+            await self.flush()
+            if not self._buffer:
+                return
 
     async def flush(self) -> None:
         entries, self._buffer = self._buffer, []

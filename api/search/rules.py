@@ -34,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.errors import InvalidInput, NotFound, ServiceUnavailable
 from api.search import filtering, query
+from api.search.facets import ATTR_PREFIX
 from api.search.query import NO_STEERING, Steering
 from api.search.rule_schemas import ATTRIBUTE_NAME, RULE_FIELDS, Boost, Pin, RuleCreate, RuleRead, RuleUpdate, When
 from api.search.words import normalize_query, word_groups
@@ -57,6 +58,8 @@ class Rule:
     hidden: tuple[str, ...]
     boosts: tuple[tuple[query.Body, float], ...]
     scope: tuple[query.Body, ...]
+    filtered_attributes: tuple[str, ...]
+    """The attributes its filter names (`attr.<name>`): shown as facets, as a shopper's own filtered ones are."""
     starts_at: datetime | None
     ends_at: datetime | None
 
@@ -97,7 +100,10 @@ def to_rule(row: Row[Any]) -> Rule:
         category=when.get("category"), pins=tuple((p["sku"].lower(), int(p["position"])) for p in row.pin),
         hidden=tuple(sku.lower() for sku in row.hide),
         boosts=tuple((_combined(filter_clauses(b["filter"])), float(b["weight"])) for b in row.boost),
-        scope=tuple(filter_clauses(row.filter)), starts_at=row.starts_at, ends_at=row.ends_at,
+        scope=tuple(filter_clauses(row.filter)),
+        filtered_attributes=tuple(name.removeprefix(ATTR_PREFIX) for name in row.filter
+                                  if name.startswith(ATTR_PREFIX)),
+        starts_at=row.starts_at, ends_at=row.ends_at,
     )
 
 
@@ -108,7 +114,8 @@ def steering(fired: Sequence[Rule]) -> Steering:
     hidden = tuple(dict.fromkeys(sku for rule in fired for sku in rule.hidden))
     pins = tuple((sku, position, rule.id) for rule in fired for sku, position in rule.pins if sku not in hidden)
     return Steering(rule_ids=tuple(rule.id for rule in fired), scope=tuple(c for r in fired for c in r.scope),
-                    hidden=hidden, boosts=tuple(b for r in fired for b in r.boosts), pins=pins)
+                    hidden=hidden, boosts=tuple(b for r in fired for b in r.boosts), pins=pins,
+                    facet_attributes=tuple(dict.fromkeys(a for r in fired for a in r.filtered_attributes)))
 
 
 class RuleBook:

@@ -102,10 +102,11 @@ async def test_a_word_no_product_has_is_dropped_and_the_response_says_so(
 async def test_when_the_words_never_meet_products_matching_more_of_them_come_first(
         shop: Client, auth_headers: Headers, consumer: OutboxConsumer, unique: str) -> None:
     w = word(unique)
-    two = await create(shop, auth_headers, name=f"{w} Alpha Bravo", **PLAIN)
-    one = await create(shop, auth_headers, name=f"{w} Charlie", **PLAIN)
+    alpha, bravo, charlie = (f"{name}{w}" for name in ("alpha", "bravo", "charlie"))  # words no other test has
+    two = await create(shop, auth_headers, name=f"{w} {alpha.title()} {bravo.title()}", **PLAIN)
+    one = await create(shop, auth_headers, name=f"{w} {charlie.title()}", **PLAIN)
     consumer.drain()
-    result = await search(shop, q=f"{w} alpha bravo charlie")
+    result = await search(shop, q=f"{w} {alpha} {bravo} {charlie}")
     assert result["relaxed"] == {"dropped": [], "any_word": True}
     assert ids(result) == [two["id"], one["id"]]
     nothing = await search(shop, q=f"{word(unique[::-1])} {word(unique[3:] + unique[:3])}")
