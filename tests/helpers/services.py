@@ -130,13 +130,13 @@ class ApiProcess:
 def api_process(settings: Settings, log_dir: Path, *extra_args: str) -> Iterator[ApiProcess]:
     """uvicorn serving `create_app` against `settings`' services on a free port; terminated on exit."""
     from api.auth.security import issue_token
+    from catalog.api_worker import uvicorn_command
 
     port = free_port()
     log = log_dir / f"api-{port}.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [str(BIN / "uvicorn"), "api.app:create_app", "--factory", "--host", "127.0.0.1", "--port", str(port),
-             "--no-access-log", *extra_args],
+            uvicorn_command("127.0.0.1", port, *extra_args),
             cwd=PROJECT_ROOT, stdout=out, stderr=subprocess.STDOUT, env=service_env(settings),
         )
     api = ApiProcess(process, f"http://127.0.0.1:{port}", log, issue_token(settings, uuid.uuid4(), ["admin"]))
