@@ -11,7 +11,7 @@ The catalog-wide default rules of migration 0002 apply, as everywhere.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import date
 
 import pytest
@@ -22,11 +22,10 @@ from sqlalchemy import Engine, create_engine
 from catalog.settings import Settings
 from db import quality
 from tests.helpers.catalog_rows import CatalogRows
-from tests.helpers.catalogs import own_catalog
+from tests.helpers.catalogs import Headers, app_client, own_catalog, role_headers
 from tests.helpers.quality import FULL, create, get_ok
 
 Client = AsyncTestClient[Litestar]
-Headers = Callable[[str], dict[str, str]]
 
 
 @pytest.fixture(scope="module")
@@ -44,21 +43,14 @@ def own(stack: Settings) -> Iterator[Settings]:
 @pytest.fixture(scope="module")
 async def client(own: Settings) -> AsyncIterator[Client]:
     """The API on this module's database."""
-    from api.app import create_app
-
-    async with AsyncTestClient(app=create_app(own)) as test_client:
-        yield test_client
+    async with app_client(own) as client:
+        yield client
 
 
 @pytest.fixture(scope="module")
 def auth_headers(own: Settings) -> Headers:
-    """`auth_headers(role)`: a token of that role, signed as the app on `own` expects (tokens carry the roles)."""
-    from api.auth.security import issue_token
-
-    def headers(role: str) -> dict[str, str]:
-        return {"Authorization": f"Bearer {issue_token(own, uuid.uuid4(), [role])}"}
-
-    return headers
+    """`auth_headers(role)`: a token of that role for the app on `own`."""
+    return role_headers(own)
 
 
 @pytest.fixture

@@ -6,10 +6,18 @@ index-wide BM25 statistics, random creates and deletes. Both are dropped on exit
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from typing import TYPE_CHECKING
 
 from catalog.settings import Settings
+
+if TYPE_CHECKING:
+    from litestar import Litestar
+    from litestar.testing import AsyncTestClient
+
+Headers = Callable[[str], dict[str, str]]
 
 
 @contextmanager
@@ -38,3 +46,24 @@ def own_catalog(base: Settings, suffix: str, index: bool = True) -> Iterator[Set
             os_client.indices.delete_index_template(name=template_name(own.index_alias))
             os_client.close()
         drop_database(own, own.postgres_db)
+
+
+@asynccontextmanager
+async def app_client(settings: Settings) -> AsyncIterator[AsyncTestClient[Litestar]]:
+    """The API on `settings`' database and index, in-process."""
+    from litestar.testing import AsyncTestClient
+
+    from api.app import create_app
+
+    async with AsyncTestClient(app=create_app(settings)) as client:
+        yield client
+
+
+def role_headers(settings: Settings) -> Headers:
+    """`headers(role)`: a token of that role, signed as the app on `settings` expects (tokens carry the roles)."""
+    from api.auth.security import issue_token
+
+    def headers(role: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {issue_token(settings, uuid.uuid4(), [role])}"}
+
+    return headers

@@ -9,8 +9,7 @@ where the only documents are the ones each test writes.
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 from litestar import Litestar
@@ -18,11 +17,10 @@ from litestar.testing import AsyncTestClient
 
 from catalog.settings import Settings
 from indexer.stream import OutboxConsumer
-from tests.helpers.catalogs import own_catalog
+from tests.helpers.catalogs import Headers, app_client, own_catalog, role_headers
 from tests.helpers.search import create, ids, search, word
 
 Client = AsyncTestClient[Litestar]
-Headers = Callable[[str], dict[str, str]]
 
 
 @pytest.fixture(scope="module")
@@ -34,21 +32,14 @@ def own(stack: Settings) -> Iterator[Settings]:
 @pytest.fixture(scope="module")
 async def shop(own: Settings) -> AsyncIterator[Client]:
     """The API on this module's database and index."""
-    from api.app import create_app
-
-    async with AsyncTestClient(app=create_app(own)) as client:
+    async with app_client(own) as client:
         yield client
 
 
 @pytest.fixture(scope="module")
 def auth_headers(own: Settings) -> Headers:
-    """`auth_headers(role)`: a token of that role, signed as the app on `own` expects (tokens carry the roles)."""
-    from api.auth.security import issue_token
-
-    def headers(role: str) -> dict[str, str]:
-        return {"Authorization": f"Bearer {issue_token(own, uuid.uuid4(), [role])}"}
-
-    return headers
+    """`auth_headers(role)`: a token of that role for the app on `own`."""
+    return role_headers(own)
 
 
 @pytest.fixture
