@@ -9,6 +9,7 @@ COPY dashboard ./dashboard
 COPY db ./db
 COPY indexer ./indexer
 COPY media ./media
+COPY search ./search
 COPY stack ./stack
 RUN pip install --no-cache-dir .
 USER nobody

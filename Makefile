@@ -36,7 +36,7 @@ test: $(STAMP) ## Run the whole test suite against real PostgreSQL, Redis, OpenS
 .PHONY: lint
 lint: $(STAMP) ## ruff, mypy and the layer contracts (lint-imports, docs/architecture.md)
 	$(BIN)/ruff check .
-	$(BIN)/mypy api indexer db catalog stack dashboard media
+	$(BIN)/mypy api indexer db catalog stack dashboard media search
 	$(BIN)/lint-imports
 
 .PHONY: stack-up

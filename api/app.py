@@ -26,7 +26,6 @@ from api.media.controller import ProductImageController, media_lifespan, serve_m
 from api.metrics import metrics
 from api.middleware import add_response_headers, rate_limit_middleware, request_context_middleware
 from api.openapi import openapi_config
-from api.opensearch import make_search_client
 from api.products.controller import ProductController
 from api.quality.background import quality_lifespan
 from api.quality.controller import QualityController
@@ -40,6 +39,7 @@ from api.users.v1_controller import V1UserController
 from api.webhooks.controller import ThresholdController, WebhookController
 from catalog.settings import Settings, get_settings
 from db.session import async_session_factory, make_async_engine
+from search.client import make_search_client
 
 ROUTES: list[ControllerRouterHandler] = [
     health,

@@ -1,4 +1,5 @@
-"""Domain exceptions and the one handler that turns every error into `{code, message, details}`."""
+"""The one handler that turns every error into `{code, message, details}`: the domain errors (`catalog.errors`),
+Litestar's own and the database's."""
 
 from __future__ import annotations
 
@@ -17,58 +18,15 @@ from litestar.exceptions import (
 )
 from litestar.status_codes import (
     HTTP_400_BAD_REQUEST,
-    HTTP_401_UNAUTHORIZED,
-    HTTP_403_FORBIDDEN,
-    HTTP_404_NOT_FOUND,
     HTTP_405_METHOD_NOT_ALLOWED,
-    HTTP_409_CONFLICT,
-    HTTP_412_PRECONDITION_FAILED,
     HTTP_413_REQUEST_ENTITY_TOO_LARGE,
     HTTP_500_INTERNAL_SERVER_ERROR,
-    HTTP_503_SERVICE_UNAVAILABLE,
 )
 from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 
+from catalog.errors import CatalogError, Forbidden, InvalidInput, NotFound, ServiceUnavailable, Unauthorized
+
 log = logging.getLogger("catalog.api")
-
-
-class CatalogError(Exception):
-    """Base of every error the API reports on purpose. A kind of error names its HTTP status and default code
-    once, in its class line: `class NotFound(CatalogError, status=HTTP_404_NOT_FOUND, code="NOT_FOUND")`."""
-
-    status_code = HTTP_400_BAD_REQUEST
-    code = "BAD_REQUEST"
-
-    def __init_subclass__(cls, *, status: int | None = None, code: str | None = None, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        if status is not None:
-            cls.status_code = status
-        if code is not None:
-            cls.code = code
-
-    def __init__(
-        self,
-        message: str,
-        details: dict[str, Any] | None = None,
-        *,
-        code: str | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.message = message
-        self.details = details or {}
-        self.headers = headers or {}
-        if code:
-            self.code = code
-
-
-class InvalidInput(CatalogError, status=HTTP_400_BAD_REQUEST, code="VALIDATION_ERROR"): ...
-class Unauthorized(CatalogError, status=HTTP_401_UNAUTHORIZED, code="NOT_AUTHENTICATED"): ...
-class Forbidden(CatalogError, status=HTTP_403_FORBIDDEN, code="FORBIDDEN"): ...
-class NotFound(CatalogError, status=HTTP_404_NOT_FOUND, code="NOT_FOUND"): ...
-class Conflict(CatalogError, status=HTTP_409_CONFLICT, code="CONFLICT"): ...
-class PreconditionFailed(CatalogError, status=HTTP_412_PRECONDITION_FAILED, code="VERSION_MISMATCH"): ...
-class ServiceUnavailable(CatalogError, status=HTTP_503_SERVICE_UNAVAILABLE, code="SERVICE_UNAVAILABLE"): ...
 
 
 def error_body(code: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:

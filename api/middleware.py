@@ -15,8 +15,9 @@ from litestar.types import ASGIApp, HTTPResponseBodyEvent, HTTPResponseStartEven
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from api.errors import CatalogError, error_body
+from api.errors import error_body
 from api.metrics import observe_request
+from catalog.errors import CatalogError
 
 access_log = logging.getLogger("catalog.access")
 

@@ -6,7 +6,7 @@ from litestar.openapi import OpenAPIConfig, ResponseSpec
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
-from api.schemas import ErrorBody
+from catalog.field_types import ErrorBody
 
 _DESCRIPTIONS = {
     204: "Done; no body.",

@@ -39,7 +39,7 @@ class RecordingClient:
 
 def search_params(params: Params) -> Any:
     """The validated SearchParams for one bench query (its `brand` and `attr.*` may repeat)."""
-    from api.search import validation
+    from search import validation
 
     single = dict(params)
     return validation.build_params(
@@ -52,10 +52,10 @@ def search_params(params: Params) -> Any:
 
 
 async def _record(queries: Sequence[Params]) -> list[list[Sent]]:
-    from api.opensearch import make_search_client
-    from api.search import service
     from catalog.settings import get_settings
     from db.session import async_session_factory, make_async_engine
+    from search import service
+    from search.client import make_search_client
 
     settings = get_settings()
     engine = make_async_engine(settings)

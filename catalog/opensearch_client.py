@@ -6,7 +6,7 @@ doubling the time per failure in a row).
 
 What differs between callers is their policy: the timeout, how many times a request is retried on another node and
 on which statuses, and how long a dead node stays out. The indexer and the dashboard never retry (the indexer backs
-off on its own, a dashboard page must not hang); the API's search retries once (`api.opensearch`).
+off on its own, a dashboard page must not hang); the API's search retries once (`search.client`).
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
-"""The search preview run in-process: the API's own `api.search.preview` on clients made for one call, so the
+"""The search preview run in-process: the engine's own `search.preview` on clients made for one call, so the
 dashboard shows what shoppers get through the very same code path as `GET /search/preview`.
 
-The one place the dashboard calls into the API (everything else reads PostgreSQL or the index itself): a copy of
-the ranking explanation would drift from the ranking. Streamlit runs a page in a thread of its own, so every call
+The one place the dashboard runs the search engine (everything else reads PostgreSQL or the index itself): a copy
+of the ranking explanation would drift from the ranking. Streamlit runs a page in a thread of its own, so every call
 runs on a fresh event loop (`asyncio.run`) and opens and closes its clients inside it; async clients are bound
 to the loop that made them and are never cached across reruns.
 """
@@ -17,13 +17,13 @@ from dataclasses import dataclass
 from litestar.datastructures import State
 from redis.asyncio import Redis
 
-from api.errors import InvalidInput
-from api.opensearch import make_search_client
-from api.search import preview, validation
-from api.search.preview import SearchPreview
-from api.search.schemas import SearchParams
+from catalog.errors import InvalidInput
 from catalog.settings import get_settings
 from db.session import async_session_factory, make_async_engine
+from search import preview, validation
+from search.client import make_search_client
+from search.preview import SearchPreview
+from search.schemas import SearchParams
 
 SEARCH_TIMEOUT_SECONDS = 10.0
 
@@ -84,7 +84,7 @@ async def _preview(params: SearchParams) -> tuple[SearchPreview, float]:
 
 def run_preview(params: SearchParams) -> tuple[SearchPreview, float]:
     """The shopper's answer now (never cached), the rules that fired and why each hit ranks where it does, and the
-    milliseconds it took (clients made and closed aside). Raises api.errors.ServiceUnavailable when the search
+    milliseconds it took (clients made and closed aside). Raises catalog.errors.ServiceUnavailable when the search
     index cannot be read."""
     return asyncio.run(_preview(params))
 

@@ -12,10 +12,10 @@ from msgspec import Struct
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.auth.security import KNOWN_SCOPES, issue_token, scopes_for
-from api.errors import InvalidInput, Unauthorized
 from api.openapi import error_responses
 from api.users import service
 from api.users.schemas import Token
+from catalog.errors import InvalidInput, Unauthorized
 from catalog.settings import Settings
 
 

@@ -13,7 +13,7 @@ from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 
 from api.auth.security import InvalidToken, Principal, decode_token
-from api.errors import Forbidden, Unauthorized
+from catalog.errors import Forbidden, Unauthorized
 from db.models import Role
 
 Guard = Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], None]

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from msgspec import UNSET, Meta, Struct, UnsetType
 
-from api.schemas import AttributeName, Scalar
+from catalog.field_types import AttributeName, Scalar
 from db.models import AttributeType
 
 Slug = Annotated[str, Meta(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9-]*$",

@@ -26,7 +26,7 @@ from api.categories.schemas import (
     CategoryRead,
     CategoryUpdate,
 )
-from api.errors import Conflict, InvalidInput, NotFound
+from catalog.errors import Conflict, InvalidInput, NotFound
 from db import quality
 from db.models import AttributeType, Category, CategoryAttribute, Product
 from db.session import sync_engine

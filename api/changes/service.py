@@ -10,7 +10,7 @@ from litestar.status_codes import HTTP_410_GONE
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.changes.schemas import ChangePage, ChangeRead
-from api.errors import CatalogError, InvalidInput
+from catalog.errors import CatalogError, InvalidInput
 from db import changes as db
 
 POLL_SECONDS = 0.2

@@ -20,7 +20,7 @@ from xml.sax.saxutils import escape
 import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from api.errors import InvalidInput
+from catalog.errors import InvalidInput
 from catalog.settings import Settings
 from db import exports as db
 from db.media import product_images

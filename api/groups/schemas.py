@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from msgspec import UNSET, Meta, Struct, UnsetType
 
-from api.schemas import AttributeName, Brand, Description, Images, ProductName, Sku
+from catalog.field_types import AttributeName, Brand, Description, Images, ProductName, Sku
 
 GroupCode = Annotated[Sku, Meta(description="The model's code; unique, case-insensitive (e.g. an ERP's parent SKU).")]
 Axes = Annotated[list[AttributeName], Meta(min_length=1, max_length=5, description=(

@@ -13,11 +13,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from api.errors import CatalogError, Conflict, InvalidInput, NotFound
 from api.groups.schemas import GroupCreate, GroupRead, GroupUpdate, VariantSummary
 from api.products import service as products
 from api.products import validation
 from api.products.schemas import BulkItem
+from catalog.errors import CatalogError, Conflict, InvalidInput, NotFound
 from db.models import Inventory, Product, ProductGroup
 from db.variants import INHERITABLE, GroupFacts
 

@@ -7,9 +7,9 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.errors import NotFound
 from api.history.schemas import Actor, FieldChange, HistoryEntry, HistoryPage, PriceHistory, PriceInterval
 from api.products.service import product_not_found
+from catalog.errors import NotFound
 from db import history as db
 
 BEFORE_ALL = 2**63 - 1

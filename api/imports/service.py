@@ -9,10 +9,10 @@ from litestar import Request
 from litestar.datastructures import UploadFile
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from api.errors import InvalidInput, NotFound
 from api.imports import parsing
 from api.imports.schemas import ImportCounts, ImportError_, ImportRead
 from api.imports.worker import create_job
+from catalog.errors import InvalidInput, NotFound
 from db import imports as db
 
 

@@ -10,7 +10,6 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from api.errors import Conflict, InvalidInput, NotFound
 from api.inventory.schemas import (
     StockAdjustment,
     StockRead,
@@ -21,6 +20,7 @@ from api.inventory.schemas import (
     WarehouseRead,
 )
 from api.products.service import product_not_found
+from catalog.errors import Conflict, InvalidInput, NotFound
 from db.models import Warehouse
 
 _NUMERIC_OUT_OF_RANGE = "22003"

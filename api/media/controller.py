@@ -20,11 +20,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.auth.guards import CATALOG_READERS, CATALOG_WRITERS, requires
 from api.auth.security import Principal
-from api.errors import NotFound
 from api.media import service
 from api.media.schemas import ImagePatch, ImageRead, ImageUpload, UploadRead
 from api.openapi import error_responses
-from api.schemas import ErrorBody
+from catalog.errors import NotFound
+from catalog.field_types import ErrorBody
 from catalog.settings import Settings
 from db.media import SERVED_KEY
 from media.store import IMMUTABLE, MediaStore

@@ -21,8 +21,8 @@ from litestar.status_codes import (
 from msgspec import UNSET
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from api.errors import CatalogError, InvalidInput, NotFound
 from api.media.schemas import ImagePatch, ImageRead, ThumbnailRead, UploadRead
+from catalog.errors import CatalogError, InvalidInput, NotFound
 from catalog.settings import Settings
 from db import media as rows
 from db.session import transaction

@@ -19,10 +19,10 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from api.errors import CatalogError, InvalidInput
 from api.groups import service as groups
 from api.products import service, validation
 from api.products.schemas import BulkItem, BulkItemResult, BulkResult, BulkSummary, ProductCreate
+from catalog.errors import CatalogError, InvalidInput
 from db import quality
 from db.models import Product, ProductStatus
 from db.product_staging import merge_products

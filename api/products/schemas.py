@@ -7,7 +7,7 @@ from typing import Any
 
 from msgspec import UNSET, Struct, UnsetType
 
-from api.schemas import Attributes, Brand, Currency, Description, Images, Price, ProductName, Sku
+from catalog.field_types import Attributes, Brand, Currency, Description, Images, Price, ProductName, Sku
 from db.models import ProductStatus
 
 

@@ -12,9 +12,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from api.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
 from api.products import validation
 from api.products.schemas import CategoryRef, ProductCreate, ProductRead, ProductUpdate, StockSummary
+from catalog.errors import Conflict, InvalidInput, NotFound, PreconditionFailed
 from db import quality, variants
 from db.media import product_images, uploaded_urls
 from db.models import Category, Inventory, Product, ProductGroup, ProductStatus

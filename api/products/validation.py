@@ -13,8 +13,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.errors import InvalidInput
-from api.schemas import MAX_PRICE
+from catalog.errors import InvalidInput
+from catalog.field_types import MAX_PRICE
 from db import quality
 from db.models import Category, CategoryAttribute
 

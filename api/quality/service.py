@@ -11,7 +11,6 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.errors import Conflict, InvalidInput, NotFound
 from api.products.schemas import CategoryRef
 from api.products.service import product_not_found
 from api.quality.schemas import (
@@ -30,6 +29,7 @@ from api.quality.schemas import (
     SimilarProductRead,
     TrendPoint,
 )
+from catalog.errors import Conflict, InvalidInput, NotFound
 from db import quality, quality_groups
 from db.media_quality import IMAGE_TOO_SMALL, UPLOADED_IMAGES
 from db.models import Category, Product, ProductStatus

@@ -14,15 +14,16 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from api.auth.guards import CATALOG_WRITERS, requires
 from api.auth.security import Principal
 from api.openapi import error_responses
-from api.search import events, keys, service, suggestions, synonyms, validation
-from api.search.schemas import (
+from api.search import events, keys
+from db.session import transaction
+from search import service, suggestions, synonyms, validation
+from search.schemas import (
     DEFAULT_PER_PAGE,
     SearchResponse,
     SuggestResponse,
     SynonymCreate,
     SynonymRead,
 )
-from db.session import transaction
 
 # An empty requirement object: the OpenAPI way to say "no credentials needed" (Litestar drops `security=[]`,
 # which would leave the document's global bearer requirement on these public routes).

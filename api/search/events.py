@@ -3,7 +3,7 @@
 A query id is `<uuid hex>.<timestamp>.<signature>` (itsdangerous `TimestampSigner`, keyed by the JWT secret
 with a salt of its own): an event's query id is checked by its signature and age alone, without a lookup, and
 its uuid is the one stored with the search (`search_queries.query_id`) and with the event. Events are written
-off the response path like query logging (`api.search.query_log.BufferedRecorder`).
+off the response path like query logging (`search.query_log.BufferedRecorder`).
 """
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ from litestar.datastructures import State
 from msgspec import Meta, Struct
 from sqlalchemy import text
 
-from api.errors import NotFound
-from api.schemas import Sku
-from api.search.query_log import BufferedRecorder
+from catalog.errors import NotFound
+from catalog.field_types import Sku
 from catalog.settings import Settings
+from search.query_log import BufferedRecorder
 
 _SALT = "catalog.search.query_id"
 

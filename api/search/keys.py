@@ -24,8 +24,8 @@ from msgspec import Meta, Struct
 from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from api.errors import InvalidInput, NotFound, Unauthorized
 from api.middleware import RateLimited, count_request
+from catalog.errors import InvalidInput, NotFound, Unauthorized
 from db import search_keys
 
 KEY_PREFIX: Final = "csk_"
@@ -35,7 +35,7 @@ KEY_TTL: Final = 5.0
 MAX_CACHED_KEYS: Final = 10_000
 _KEY_SHAPE: Final = re.compile(r"csk_[A-Za-z0-9_\-]{43}")
 _FILTER_NAME: Final = re.compile(r"category|brand|attr\.[a-z][a-z0-9_]{0,63}")
-"""`attr.<name>` with the name as products spell attributes (api.schemas.AttributeName)."""
+"""`attr.<name>` with the name as products spell attributes (catalog.field_types.AttributeName)."""
 HEADER: Final = "X-Search-Key"
 
 Confined = tuple[tuple[str, tuple[str, ...]], ...]

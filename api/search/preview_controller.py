@@ -8,10 +8,10 @@ from typing import Any
 from litestar import Controller, Request, get
 
 from api.auth.guards import CATALOG_READERS, requires
-from api.errors import InvalidInput
 from api.openapi import error_responses
-from api.search import preview, validation
-from api.search.schemas import DEFAULT_PER_PAGE
+from catalog.errors import InvalidInput
+from search import preview, validation
+from search.schemas import DEFAULT_PER_PAGE
 
 PREVIEW_PARAMS = validation.SEARCH_PARAMS - {"cursor", "after_change"}
 

@@ -11,9 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from api.auth.guards import CATALOG_WRITERS, requires
 from api.auth.security import Principal
 from api.openapi import error_responses
-from api.search import rules, service
-from api.search.rule_schemas import RuleCreate, RuleRead, RuleUpdate
 from db.session import transaction
+from search import rules, service
+from search.rule_schemas import RuleCreate, RuleRead, RuleUpdate
 
 
 class SearchRuleController(Controller):

@@ -12,8 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from api.auth.security import Principal, hash_password, verify_password
-from api.errors import Conflict, Forbidden, NotFound
 from api.users.schemas import UserCreate, UserRead, UserUpdate
+from catalog.errors import Conflict, Forbidden, NotFound
 from db.models import Role, User, UserStatus
 
 

@@ -17,9 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.auth.guards import requires_scope
 from api.auth.security import USER_READ, USER_WRITE, Principal
-from api.errors import CatalogError, Conflict, NotFound
 from api.openapi import error_responses
-from api.schemas import ErrorBody
 from api.users import service
 from api.users.v1_schemas import (
     V1User,
@@ -32,6 +30,8 @@ from api.users.v1_schemas import (
     to_document,
     to_update,
 )
+from catalog.errors import CatalogError, Conflict, NotFound
+from catalog.field_types import ErrorBody
 from db.session import transaction
 
 EMAIL_TAKEN = "The provided email is already registered."

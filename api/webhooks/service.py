@@ -9,7 +9,6 @@ from typing import Any
 import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from api.errors import InvalidInput, NotFound
 from api.webhooks.schemas import (
     DeliveryRead,
     ThresholdRead,
@@ -19,6 +18,7 @@ from api.webhooks.schemas import (
     WebhookRead,
     WebhookUpdate,
 )
+from catalog.errors import InvalidInput, NotFound
 from db import webhooks as db
 from db.changes import Cursor
 

@@ -43,9 +43,9 @@ async def _create_or_promote_admin(email: str, password: str, first_name: str, l
     """`create_user` with the admin role; when the email is taken, `update_user` to active, this password, + admin."""
     from sqlalchemy import func, select
 
-    from api.errors import Conflict
     from api.users.schemas import UserCreate, UserUpdate
     from api.users.service import create_user, update_user
+    from catalog.errors import Conflict
     from db.models import Role, User, UserStatus
     from db.session import async_session_factory, make_async_engine, transaction
 

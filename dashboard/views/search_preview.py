@@ -6,11 +6,11 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from api.errors import InvalidInput, ServiceUnavailable
-from api.search.preview import SearchPreview
-from api.search.schemas import DEFAULT_PER_PAGE, MAX_PER_PAGE, SORTS
+from catalog.errors import InvalidInput, ServiceUnavailable
 from dashboard import charts, data, preview_data
 from dashboard.preview_data import PreviewInput
+from search.preview import SearchPreview
+from search.schemas import DEFAULT_PER_PAGE, MAX_PER_PAGE, SORTS
 
 UNAVAILABLE = ("Search unavailable: the search index `{alias}` cannot be read ({reason}). Start the stack with "
                "`catalog stack up` and build the index with `catalog reindex`.")

@@ -142,9 +142,9 @@ def open_preview(q: str, attributes: str = "") -> AppTest:
 
 async def _create_rule(settings: Settings, data: Any) -> int:
     """A rule written as `POST /search/rules` writes it (validated, its query analysed by the index)."""
-    from api.opensearch import make_search_client
-    from api.search import rules
     from db.session import async_session_factory, make_async_engine
+    from search import rules
+    from search.client import make_search_client
 
     engine = make_async_engine(settings)
     client = make_search_client(settings)
@@ -165,7 +165,7 @@ def _common_word(dsn: str) -> str:
 
 
 def test_search_preview_shows_the_pinned_product_first_and_names_the_rule(dashboard_db: DashboardDatabase) -> None:
-    from api.search.rules import Pin, RuleCreate, When
+    from search.rules import Pin, RuleCreate, When
 
     word = _common_word(dashboard_db.dsn)
     at = open_preview(word)

@@ -12,8 +12,8 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from redis.asyncio import Redis
 
-from api.search.cache import ResponseCache
 from indexer.stream import OutboxConsumer
+from search.cache import ResponseCache
 from tests.helpers.api import assert_error
 from tests.helpers.catalog_rows import CatalogRows
 from tests.helpers.search import create, ids, search, word

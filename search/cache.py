@@ -22,8 +22,8 @@ from typing import Final
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from api.search import synonyms
 from catalog import index_contract
+from search import synonyms
 
 log = logging.getLogger(__name__)
 

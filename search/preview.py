@@ -17,10 +17,10 @@ from typing import Final
 from litestar.datastructures import State
 from msgspec import Struct
 
-from api.search import backend, query, rules, service
-from api.search.schemas import SearchParams, SearchResponse
-from api.search.words import tokenize, word_groups
 from catalog import index_contract as doc
+from search import backend, query, rules, service
+from search.schemas import SearchParams, SearchResponse
+from search.words import tokenize, word_groups
 
 EXACT_REASON: Final = "the query is its SKU or its whole name"
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from api.search import facets
-from api.search.schemas import SearchParams
 from catalog import index_contract as doc
+from search import facets
+from search.schemas import SearchParams
 
 Body = dict[str, Any]
 

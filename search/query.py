@@ -4,7 +4,7 @@ Only `match`, `match_phrase`, `multi_match`, `term(s)`, `prefix` and `range` are
 `wildcard`: whatever a shopper types is analysed as text, so no character is syntax.
 
 A search is a first pass with the words matched exactly and, only when it finds fewer than a page, a light probe
-and one more pass (typos, spelling, widening, relaxation; see `Matching` and `api.search.service`).
+and one more pass (typos, spelling, widening, relaxation; see `Matching` and `search.service`).
 """
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from api.search import facets
-from api.search.filtering import active_only, combine, confined_clauses, filter_clauses
-from api.search.schemas import SearchParams
-from api.search.words import Expansions, group_terms, normalize_query, tokenize, word_groups
 from catalog import index_contract as doc
+from search import facets
+from search.filtering import active_only, combine, confined_clauses, filter_clauses
+from search.schemas import SearchParams
+from search.words import Expansions, group_terms, normalize_query, tokenize, word_groups
 
 Body = dict[str, Any]
 
@@ -69,7 +69,7 @@ BROWSE_RELEVANCE: Final = [{doc.IN_STOCK: "desc"}, {doc.ID: "asc"}]
 
 @dataclass(frozen=True)
 class Steering:
-    """What merchandising rules (`api.search.rules`) do to one search's body."""
+    """What merchandising rules (`search.rules`) do to one search's body."""
 
     rule_ids: tuple[int, ...] = ()
     scope: tuple[Body, ...] = ()

@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from api.errors import InvalidInput
-from api.search import cache, cursors, facets, query, service, validation
-from api.search.schemas import SearchParams
-from api.search.synonyms import build_expansions
+from catalog.errors import InvalidInput
+from search import cache, cursors, facets, query, service, validation
+from search.schemas import SearchParams
+from search.synonyms import build_expansions
 
 
 def leaves(body: Any, kind: str) -> list[Any]:

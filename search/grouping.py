@@ -9,8 +9,8 @@ from typing import Any, Final
 
 from litestar.datastructures import State
 
-from api.search import backend, filtering, query
 from catalog import index_contract as doc
+from search import backend, filtering, query
 
 MAX_MATCHED_VARIANTS: Final = 100
 """A grouped item lists (and takes its price range from) at most this many matching variants."""

@@ -1,5 +1,5 @@
 """The merchandising rules as the API reads and writes them (`/search/rules`): what a rule may say (`When`,
-`Pin`, `Boost`, the filters) and the shapes it is created, updated and read in. How rules apply: `api.search.rules`."""
+`Pin`, `Boost`, the filters) and the shapes it is created, updated and read in. How rules apply: `search.rules`."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Annotated, Final, Literal
 import msgspec
 from msgspec import UNSET, Meta, Struct, UnsetType
 
-from api.schemas import Sku
+from catalog.field_types import Sku
 
 ATTRIBUTE_NAME: Final = re.compile(r"[a-z][a-z0-9_]{0,63}")
 FilterValue = str | bool | list[str]

@@ -9,8 +9,9 @@ from typing import Final
 import msgspec
 from litestar.datastructures import State
 
-from api.search import backend, facets, filtering, query, service
-from api.search.schemas import (
+from catalog import index_contract as doc
+from search import backend, facets, filtering, query, service
+from search.schemas import (
     MAX_QUERY_LENGTH,
     CategorySuggestion,
     FacetValue,
@@ -18,9 +19,8 @@ from api.search.schemas import (
     SearchParams,
     SuggestResponse,
 )
-from api.search.validation import invalid
-from api.search.words import normalize_query
-from catalog import index_contract as doc
+from search.validation import invalid
+from search.words import normalize_query
 
 _suggest_decoder = msgspec.json.Decoder(SuggestResponse)
 _encoder = msgspec.json.Encoder()

@@ -9,7 +9,7 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from api.search.query import SORTS
+from search.query import SORTS
 
 
 class BadCursor(ValueError):

@@ -1,5 +1,5 @@
 """Pinned products on a page: which pins are sellable now, where each goes, and the page around them (see the
-precedence in `api.search.rules`)."""
+precedence in `search.rules`)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from typing import Any
 
 from opensearchpy import AsyncOpenSearch
 
-from api.search import backend, filtering, query
-from api.search.schemas import SearchParams
 from catalog import index_contract as doc
+from search import backend, filtering, query
+from search.schemas import SearchParams
 
 
 def pins_body(params: SearchParams, steering: query.Steering) -> query.Body:

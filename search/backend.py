@@ -13,10 +13,10 @@ from opensearchpy import AsyncOpenSearch
 from opensearchpy.exceptions import ConnectionError as OSConnectionError
 from opensearchpy.exceptions import NotFoundError, RequestError, TransportError
 
-from api.errors import ServiceUnavailable
-from api.search import facets, query
-from api.search.schemas import SearchParams
-from api.search.validation import invalid
+from catalog.errors import ServiceUnavailable
+from search import facets, query
+from search.schemas import SearchParams
+from search.validation import invalid
 
 log = logging.getLogger(__name__)
 _encoder = msgspec.json.Encoder()

@@ -32,13 +32,13 @@ from opensearchpy import AsyncOpenSearch
 from sqlalchemy import Row, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from api.errors import InvalidInput, NotFound, ServiceUnavailable
-from api.search import filtering, query
-from api.search.facets import ATTR_PREFIX
-from api.search.query import NO_STEERING, Steering
-from api.search.rule_schemas import ATTRIBUTE_NAME, RULE_FIELDS, Boost, Pin, RuleCreate, RuleRead, RuleUpdate, When
-from api.search.words import normalize_query, word_groups
 from catalog import index_contract
+from catalog.errors import InvalidInput, NotFound, ServiceUnavailable
+from search import filtering, query
+from search.facets import ATTR_PREFIX
+from search.query import NO_STEERING, Steering
+from search.rule_schemas import ATTRIBUTE_NAME, RULE_FIELDS, Boost, Pin, RuleCreate, RuleRead, RuleUpdate, When
+from search.words import normalize_query, word_groups
 
 FALLBACK_TTL: Final = 5.0
 MAX_AGE: Final = 300.0

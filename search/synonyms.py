@@ -17,9 +17,9 @@ from typing import Any, Final
 from sqlalchemy import Row, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from api.errors import InvalidInput, NotFound
-from api.search.schemas import SynonymCreate, SynonymRead
-from api.search.words import normalize_query
+from catalog.errors import InvalidInput, NotFound
+from search.schemas import SynonymCreate, SynonymRead
+from search.words import normalize_query
 
 log = logging.getLogger(__name__)
 

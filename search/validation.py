@@ -7,9 +7,9 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Final
 
-from api.errors import InvalidInput
-from api.search import cursors
-from api.search.schemas import MAX_PER_PAGE, MAX_QUERY_LENGTH, SORTS, SearchParams
+from catalog.errors import InvalidInput
+from search import cursors
+from search.schemas import MAX_PER_PAGE, MAX_QUERY_LENGTH, SORTS, SearchParams
 
 MAX_RESULT_WINDOW: Final = 10_000  # the index's `index.max_result_window` (OpenSearch default)
 ATTR_PARAM: Final = "attr."

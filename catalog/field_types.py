@@ -1,4 +1,5 @@
-"""Field types shared by the request and response schemas of several domains."""
+"""Field types (msgspec constraints) shared by the request and response schemas of several domains: the API's
+and the search core's. Shared base: imports no layer."""
 
 from __future__ import annotations
 

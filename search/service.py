@@ -20,12 +20,14 @@ from opensearchpy import AsyncOpenSearch
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from api.search import backend, cursors, facets, filtering, grouping, pins, query, rules
-from api.search.cache import ResponseCache
-from api.search.freshness import wait_until_searchable
-from api.search.passes import Bodies, second_pass
-from api.search.query_log import QueryLog, SearchRecord
-from api.search.schemas import (
+from catalog import index_contract as doc
+from catalog.settings import Settings
+from search import backend, cursors, facets, filtering, grouping, pins, query, rules
+from search.cache import ResponseCache
+from search.freshness import wait_until_searchable
+from search.passes import Bodies, second_pass
+from search.query_log import QueryLog, SearchRecord
+from search.schemas import (
     GroupSummary,
     PriceSpan,
     Relaxed,
@@ -33,11 +35,9 @@ from api.search.schemas import (
     SearchParams,
     SearchResponse,
 )
-from api.search.synonyms import SynonymStore
-from api.search.validation import MAX_RESULT_WINDOW
-from api.search.words import word_groups
-from catalog import index_contract as doc
-from catalog.settings import Settings
+from search.synonyms import SynonymStore
+from search.validation import MAX_RESULT_WINDOW
+from search.words import word_groups
 
 log = logging.getLogger(__name__)
 
@@ -260,7 +260,7 @@ async def answer(state: State, rt: SearchRuntime, params: SearchParams, expansio
                  trace: Trace | None = None) -> SearchResponse:
     """The answer to one search, computed (no cache): the exact first pass, and the second when it came back short.
     `generation`: the index generation it is computed under (whether the index holds variants is asked once per
-    generation); `steer`: what the merchandising rules firing for it do (see `api.search.rules`); `trace`: filled
+    generation); `steer`: what the merchandising rules firing for it do (see `search.rules`); `trace`: filled
     in for the preview."""
     client: AsyncOpenSearch = state.opensearch
     alias = state.settings.index_alias

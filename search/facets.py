@@ -13,7 +13,8 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final
 
-from api.search.schemas import (
+from catalog import index_contract as doc
+from search.schemas import (
     AvailabilityFacet,
     CategoryFacetValue,
     Facets,
@@ -22,7 +23,6 @@ from api.search.schemas import (
     PriceRange,
     SearchParams,
 )
-from catalog import index_contract as doc
 
 Body = dict[str, Any]
 

@@ -11,9 +11,9 @@ from typing import Any
 import msgspec
 from opensearchpy import AsyncOpenSearch
 
-from api.search import backend, query
-from api.search.schemas import SearchParams
-from api.search.words import normalize_query, word_groups
+from search import backend, query
+from search.schemas import SearchParams
+from search.words import normalize_query, word_groups
 
 
 def _suggestion(raw: dict[str, Any], q: str) -> str | None:
