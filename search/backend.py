@@ -1,4 +1,4 @@
-"""OpenSearch requests of the search API: one search or several in one `_msearch`, bodies pre-encoded with
+"""OpenSearch requests of a search: one search or several in one `_msearch`, bodies pre-encoded with
 msgspec, and OpenSearch's failures as the API's errors."""
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""The API's OpenSearch client: async, pooled, and its responses decoded with msgspec."""
+"""The OpenSearch client of searches (the API's routes and the dashboard's preview): async, pooled, responses decoded
+with msgspec."""
 
 from __future__ import annotations
 
