@@ -1,5 +1,5 @@
 """OpenSearch requests of a search: one search or several in one `_msearch`, bodies pre-encoded with
-msgspec, and OpenSearch's failures as the API's errors."""
+msgspec, and OpenSearch's failures as the catalog's errors (`catalog.errors`)."""
 
 from __future__ import annotations
 
