@@ -30,6 +30,8 @@ WITH per_category AS (
     LEFT JOIN per_category pc ON pc.category_id = d.id
     UNION ALL
     SELECT {CATALOG_WIDE}, '', products, completeness_sum, complete, ready FROM per_category
+    UNION ALL  -- the catalog-wide row even for an empty catalog: it is what says the day's snapshot was taken
+    SELECT {CATALOG_WIDE}, '', NULL::bigint, NULL::bigint, NULL::bigint, NULL::bigint
 ), totals AS (
     SELECT category_id, path, coalesce(sum(products), 0) AS products,
            coalesce(sum(completeness_sum), 0) AS completeness_sum,
