@@ -227,22 +227,15 @@ def facet_category(params: SearchParams) -> str | None:
     return confined[0] if len(confined) == 1 else None
 
 
-def facet_keys(params: SearchParams, taxonomy: Taxonomy, common_keys: Sequence[str],
-               steered: Sequence[str] = ()) -> list[str]:
-    """Attribute facets: facetable for the facets' category (else the most common keys), plus the filtered ones (the
-    shopper's, and `steered`: those a firing rule filters on)."""
-    category = facet_category(params)
-    keys = taxonomy.facetable_for(category) if category else []
-    keys = (keys or [k for k in common_keys if k not in taxonomy.never_facetable])[: facets.MAX_ATTRIBUTE_FACETS]
-    return list(dict.fromkeys([*keys, *(name for name, _ in params.attributes), *steered]))
-
-
 async def _facet_keys(rt: SearchRuntime, client: AsyncOpenSearch, alias: str, params: SearchParams,
-                      taxonomy: Taxonomy, steered: Sequence[str]) -> list[str]:
-    category = facet_category(params)
-    needs_common = not (category and taxonomy.facetable_for(category))
-    common = await rt.most_common_keys(client, alias) if needs_common else []
-    return facet_keys(params, taxonomy, common, steered)
+                      category: str | None, taxonomy: Taxonomy, steered: Sequence[str]) -> list[str]:
+    """Attribute facets: facetable for the facets' `category` (else the catalog's most common keys), plus the filtered
+    ones (the shopper's, and `steered`: those a firing rule filters on)."""
+    keys = taxonomy.facetable_for(category) if category else []
+    if not keys:
+        keys = [k for k in await rt.most_common_keys(client, alias) if k not in taxonomy.never_facetable]
+    return list(dict.fromkeys([*keys[: facets.MAX_ATTRIBUTE_FACETS], *(name for name, _ in params.attributes),
+                               *steered]))
 
 
 @dataclass
@@ -266,7 +259,7 @@ async def answer(state: State, rt: SearchRuntime, params: SearchParams, expansio
     alias = state.settings.index_alias
     category = facet_category(params)
     taxonomy = await rt.current_taxonomy(state.sessions, [category] if category else [])
-    keys = await _facet_keys(rt, client, alias, params, taxonomy, steer.facet_attributes)
+    keys = await _facet_keys(rt, client, alias, params, category, taxonomy, steer.facet_attributes)
     # A search_after cursor comes from an ungrouped first page: the rest of it stays ungrouped.
     grouped = params.group and params.search_after is None and await rt.has_variants(client, alias, generation)
     pinned: list[tuple[int, dict[str, Any], int]] = []

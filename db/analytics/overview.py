@@ -36,8 +36,8 @@ def catalog_kpis(engine: Engine, f: Filters) -> dict[str, Any]:
     kpis["changed_24h"] = _one(engine, f"""
         SELECT count(*) AS n FROM products p WHERE {_scope(f)} AND p.updated_at >= now() - interval '24 hours'
     """, _params(f))["n"]
-    listed = kpis["not_archived"]
-    kpis["ready_to_sell_pct"] = round(100 * kpis["ready_to_sell"] / listed, 1) if listed else 0.0
+    not_archived = kpis["not_archived"]
+    kpis["ready_to_sell_pct"] = round(100 * kpis["ready_to_sell"] / not_archived, 1) if not_archived else 0.0
     return kpis
 
 
