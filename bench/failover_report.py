@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from bench.stats import nearest_rank
+
 
 @dataclass
 class Phase:
@@ -14,10 +16,7 @@ class Phase:
     failed: int = 0
 
     def percentile(self, q: float) -> float:
-        if not self.latencies_ms:
-            return 0.0
-        ordered = sorted(self.latencies_ms)
-        return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+        return nearest_rank(self.latencies_ms, q) if self.latencies_ms else 0.0
 
 
 @dataclass

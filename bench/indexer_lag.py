@@ -25,18 +25,14 @@ sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
 from indexer_common import prepare, seed, use_bench_environment  # noqa: E402
 
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(len(ordered) * q))] if ordered else float("nan")
+from bench.stats import nearest_rank  # noqa: E402
 
 
 def percentiles(values: list[float]) -> str:
     if not values:
         return "no samples"
-    ordered = sorted(values)
-    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
-    return f"p50 {statistics.median(ordered) * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms (n={len(ordered)})"
+    return (f"p50 {statistics.median(values) * 1000:.0f} ms, p99 {nearest_rank(values, 0.99) * 1000:.0f} ms "
+            f"(n={len(values)})")
 
 
 class Poller(threading.Thread):
@@ -178,7 +174,7 @@ def run(settings: Any, rate: float = 50, duration: float = 20, workers: int = 2,
 
 
 def _ms(values: list[float], q: float) -> float:
-    return pct(values, q) * 1000
+    return nearest_rank(values, q) * 1000
 
 
 def _interval_ms(interval: str) -> float:

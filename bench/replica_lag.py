@@ -27,6 +27,7 @@ sys.path[:0] = [str(ROOT)]
 
 import psycopg  # noqa: E402
 
+from bench.stats import nearest_rank  # noqa: E402
 from catalog.settings import Settings  # noqa: E402
 from db.replication import LAG_SQL, ReplicaLag  # noqa: E402
 from stack import postgres_server  # noqa: E402
@@ -44,11 +45,6 @@ class Figures:
     reported_seconds: list[float] = field(default_factory=list)
     reported_bytes: list[float] = field(default_factory=list)
     seconds: float = 0.0
-
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(len(ordered) * q))] if ordered else float("nan")
 
 
 def free_ports(count: int) -> list[int]:
@@ -169,7 +165,7 @@ def _measure(settings: Settings, products: int, writers: int, batch: int, rate: 
             elapsed = time.perf_counter() - started
             latest = out.visible_lags[-20:]
             emit(f"  {elapsed:4.0f}s  {out.rows_written / elapsed:8,.0f} rows/s written  "
-                 f"visible p50 {pct(latest, 0.5) * 1000:6.1f} ms  "
+                 f"visible p50 {nearest_rank(latest, 0.5) * 1000:6.1f} ms  "
                  f"reported {out.reported_seconds[-1] if out.reported_seconds else float('nan'):.3f} s / "
                  f"{(out.reported_bytes[-1] if out.reported_bytes else float('nan')) / 1024:,.0f} KiB")
     finally:
@@ -185,8 +181,9 @@ def report(out: Figures) -> str:
     return "\n".join([
         f"written: {out.rows_written:,} rows in {out.transactions:,} transactions, "
         f"{out.rows_written / out.seconds:,.0f} rows/s over {out.seconds:.1f} s",
-        f"commit on the primary -> visible on the replica: p50 {pct(lags, 0.5) * 1000:.1f} ms, "
-        f"p99 {pct(lags, 0.99) * 1000:.1f} ms, max {max(lags, default=float('nan')) * 1000:.1f} ms (n={len(lags)})",
+        f"commit on the primary -> visible on the replica: p50 {nearest_rank(lags, 0.5) * 1000:.1f} ms, "
+        f"p99 {nearest_rank(lags, 0.99) * 1000:.1f} ms, max {max(lags, default=float('nan')) * 1000:.1f} ms "
+        f"(n={len(lags)})",
         f"lag the replica reports (catalog_postgres_replica_lag_*): seconds p50 "
         f"{statistics.median(out.reported_seconds or [float('nan')]):.3f}, max "
         f"{max(out.reported_seconds, default=float('nan')):.3f}; bytes to replay max "

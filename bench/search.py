@@ -37,6 +37,7 @@ import psycopg
 from bench.api_process import start_api
 from bench.search_bodies import Sent, record_bodies
 from bench.search_queries import MIXES, Params, catalog_facts, make_queries
+from bench.stats import nearest_rank
 
 BENCH_DB = "catalog_searchbench"
 BENCH_ALIAS = "searchbench_products"
@@ -97,8 +98,7 @@ class PassResult:
     seconds: float = 0.0
 
     def pct(self, p: float) -> float:
-        ordered = sorted(self.latencies)
-        return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))] * 1000 if ordered else float("nan")
+        return nearest_rank(self.latencies, p / 100) * 1000
 
     @property
     def throughput(self) -> float:
